@@ -1,0 +1,15 @@
+#ifndef AIOUV_AIOUV_HPP_INCLUDED
+#define AIOUV_AIOUV_HPP_INCLUDED
+
+/// \file
+/// Umbrella header: everything aiouv offers.
+
+#include <aiouv/coro.hpp>
+#include <aiouv/events.hpp>
+#include <aiouv/exceptions.hpp>
+#include <aiouv/futures.hpp>
+#include <aiouv/log.hpp>
+#include <aiouv/runners.hpp>
+#include <aiouv/tasks.hpp>
+
+#endif

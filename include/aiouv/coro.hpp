@@ -1,0 +1,88 @@
+#ifndef AIOUV_CORO_HPP_INCLUDED
+#define AIOUV_CORO_HPP_INCLUDED
+
+/// \file
+/// `Coro<T>`: the return type of aiouv coroutines (the result of calling an
+/// `async def`).
+
+#include <coroutine>
+#include <utility>
+
+#include <aiouv/detail/coro_promise.hpp>
+#include <aiouv/exceptions.hpp>
+
+namespace aiouv {
+
+/// A coroutine object, as calling an `async def` function gives in Python.
+///
+/// Lazy: nothing runs until it is awaited or wrapped in a task.
+/// `co_await coro()` runs it inline in the awaiting task (no trip through the
+/// loop; symmetric transfer, so deep chains do not grow the stack) and gives
+/// its result or rethrows its exception. `create_task(coro())` schedules it
+/// concurrently. Move-only; destroying an unfinished Coro destroys its frame.
+/// A Coro can be awaited once ("cannot reuse already awaited coroutine").
+template <class T = void>
+class [[nodiscard]] Coro {
+ public:
+  struct promise_type : detail::CoroPromise<T> {
+    Coro get_return_object() noexcept {
+      return Coro(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+  };
+  using handle_type = std::coroutine_handle<promise_type>;
+  using value_type = T;
+
+  Coro() noexcept = default;
+  Coro(Coro&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  Coro& operator=(Coro&& other) noexcept {
+    if (this != &other) {
+      if (handle_) handle_.destroy();
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  ~Coro() {
+    if (handle_) handle_.destroy();
+  }
+
+  /// False for a moved-from Coro or one handed to a task.
+  explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(handle_type child) noexcept : child_(child) {}
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+      child_.promise().task = parent.promise().task;
+      child_.promise().continuation = parent;
+      return child_;
+    }
+    T await_resume() { return child_.promise().take(); }
+
+   private:
+    handle_type child_;
+  };
+
+  Awaiter operator co_await() && { return Awaiter(checked_handle()); }
+  Awaiter operator co_await() & { return Awaiter(checked_handle()); }
+
+  /// Gives up ownership of the frame (internal: create_task adopts it).
+  handle_type release() noexcept { return std::exchange(handle_, nullptr); }
+
+ private:
+  explicit Coro(handle_type handle) noexcept : handle_(handle) {}
+
+  handle_type checked_handle() const {
+    if (!handle_ || handle_.done() || handle_.promise().continuation) {
+      throw RuntimeError("cannot reuse already awaited coroutine");
+    }
+    return handle_;
+  }
+
+  handle_type handle_;
+};
+
+}  // namespace aiouv
+
+#endif

@@ -1,0 +1,73 @@
+#ifndef AIOUV_DETAIL_CORO_PROMISE_HPP_INCLUDED
+#define AIOUV_DETAIL_CORO_PROMISE_HPP_INCLUDED
+
+#include <coroutine>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include <aiouv/detail/frame_pool.hpp>
+
+namespace aiouv::detail {
+
+class TaskStateBase;
+
+/// What every aiouv coroutine frame knows: the task that drives it (so an
+/// awaiter finds its task from the promise, without a thread_local) and the
+/// coroutine awaiting it inline, resumed by symmetric transfer when it ends.
+struct CoroPromiseBase : PoolAllocated {
+  TaskStateBase* task = nullptr;
+  std::coroutine_handle<> continuation;
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct FinalAwaiter {
+    bool await_ready() noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      // A task's root has no continuation: its task notices the end when the
+      // resume() that drove it returns, and only then destroys the frame.
+      std::coroutine_handle<> next = self.promise().continuation;
+      return next ? next : std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+};
+
+/// Promise storage for Coro<T>: nothing yet, a value, or an exception.
+template <class T>
+struct CoroPromise : CoroPromiseBase {
+  std::variant<std::monostate, T, std::exception_ptr> result;
+
+  template <class U = T>
+  void return_value(U&& value) {
+    result.template emplace<1>(std::forward<U>(value));
+  }
+  void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
+
+  std::exception_ptr error() const noexcept {
+    return result.index() == 2 ? std::get<2>(result) : std::exception_ptr();
+  }
+  T take() {
+    if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
+    return std::move(std::get<1>(result));
+  }
+};
+
+template <>
+struct CoroPromise<void> : CoroPromiseBase {
+  std::exception_ptr exception;
+
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+
+  std::exception_ptr error() const noexcept { return exception; }
+  void take() {
+    if (exception) std::rethrow_exception(exception);
+  }
+};
+
+}  // namespace aiouv::detail
+
+#endif

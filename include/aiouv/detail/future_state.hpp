@@ -1,0 +1,135 @@
+#ifndef AIOUV_DETAIL_FUTURE_STATE_HPP_INCLUDED
+#define AIOUV_DETAIL_FUTURE_STATE_HPP_INCLUDED
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <aiouv/detail/frame_pool.hpp>
+#include <aiouv/detail/ref.hpp>
+#include <aiouv/detail/small_function.hpp>
+#include <aiouv/exceptions.hpp>
+
+namespace aiouv {
+class EventLoop;
+}
+
+namespace aiouv::detail {
+
+/// Where a future keeps its value; empty for void.
+template <class T>
+struct ResultSlot {
+  std::optional<T> value;
+};
+template <>
+struct ResultSlot<void> {};
+
+/// The untyped part of asyncio.Future: state machine, exception, done
+/// callbacks. Loop-thread only; reference counted by Future/Task handles,
+/// scheduled callbacks and awaiting tasks.
+///
+/// Invariant: status_ leaves `pending` exactly once (finish()), and at that
+/// moment every registered done callback is scheduled with call_soon, in
+/// registration order. A callback added later is scheduled at once.
+class FutureStateBase : public PoolAllocated {
+ public:
+  enum class Status : std::uint8_t { pending, cancelled, finished };
+  using DoneCallback = SmallFunction<void(FutureStateBase&)>;
+
+  FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept;
+  FutureStateBase(const FutureStateBase&) = delete;
+  FutureStateBase& operator=(const FutureStateBase&) = delete;
+  virtual ~FutureStateBase();
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) delete this;
+  }
+
+  EventLoop& loop() const noexcept { return *loop_; }
+  bool is_task() const noexcept { return is_task_; }
+  Status status() const noexcept { return status_; }
+  bool done() const noexcept { return status_ != Status::pending; }
+  bool cancelled() const noexcept { return status_ == Status::cancelled; }
+  void* slot() const noexcept { return slot_; }
+
+  /// asyncio Future.cancel: false if already done. Task overrides it.
+  virtual bool cancel(std::string_view message);
+  /// The error that result() throws for a cancelled future.
+  CancelledError make_cancelled_error() const;
+
+  /// Throws InvalidStateError if done; otherwise the caller stores the value
+  /// in the slot and calls finish_with_value().
+  void check_settable() const;
+  void finish_with_value() { finish(Status::finished); }
+  void set_exception(std::exception_ptr exception);
+
+  /// asyncio Future.result() minus the value: throws CancelledError,
+  /// InvalidStateError("Result is not ready.") or the stored exception.
+  void check_result();
+  /// asyncio Future.exception().
+  std::exception_ptr exception();
+  /// The stored exception without marking it retrieved (nullptr if none).
+  const std::exception_ptr& peek_exception() const noexcept { return exception_; }
+
+  std::uint64_t add_done_callback(DoneCallback callback);
+  std::size_t remove_done_callback(std::uint64_t id);
+
+  /// asyncio's repr, e.g. "<Future pending>" or "<Task finished name='Task-1'>".
+  virtual std::string repr() const;
+  static const char* status_name(Status status) noexcept;
+
+ protected:
+  /// Moves to a final state and schedules the done callbacks.
+  void finish(Status status);
+  /// Cancels without touching the stored cancel message.
+  void mark_cancelled() { finish(Status::cancelled); }
+  void set_cancel_message(std::string_view message);
+  std::string_view cancel_message() const noexcept {
+    return cancel_message_ ? std::string_view(*cancel_message_) : std::string_view();
+  }
+  /// Reports "... exception was never retrieved" if nobody looked at the
+  /// exception. The most derived destructor calls it, so repr() is right.
+  void report_unretrieved_exception() noexcept;
+
+ private:
+  struct Entry {
+    std::uint64_t id = 0;
+    DoneCallback callback;
+  };
+  // Index 0 lives inline: a task awaiting a future registers one callback,
+  // and that must not allocate.
+  Entry& entry(std::size_t index) noexcept { return index == 0 ? first_ : more_[index - 1]; }
+  std::size_t entry_count() const noexcept { return first_.id == 0 ? 0 : 1 + more_.size(); }
+  void schedule_callback(std::size_t index);
+  void run_callback(std::size_t index);
+
+  EventLoop* loop_;
+  void* slot_;
+  std::uint32_t refs_ = 0;
+  Status status_ = Status::pending;
+  bool is_task_;
+  bool log_traceback_ = false;  // an exception nobody retrieved yet
+  std::uint64_t next_callback_id_ = 1;
+  std::exception_ptr exception_;
+  std::unique_ptr<std::string> cancel_message_;
+  Entry first_;
+  std::vector<Entry> more_;
+};
+
+/// A plain future's state: the base plus a slot for T.
+template <class T>
+class FutureState final : public FutureStateBase {
+ public:
+  explicit FutureState(EventLoop& loop) noexcept : FutureStateBase(loop, &slot_, false) {}
+  ResultSlot<T> slot_;
+};
+
+}  // namespace aiouv::detail
+
+#endif

@@ -1,0 +1,101 @@
+#ifndef AIOUV_DETAIL_TASK_STATE_HPP_INCLUDED
+#define AIOUV_DETAIL_TASK_STATE_HPP_INCLUDED
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <aiouv/detail/coro_promise.hpp>
+#include <aiouv/detail/future_state.hpp>
+
+namespace aiouv::detail {
+
+/// asyncio.Task minus the value type.
+///
+/// Invariant (as in CPython's tasks.py): while the task is pending, either
+/// fut_waiter_ is set and no step is scheduled (we wait for that future), or
+/// fut_waiter_ is empty and exactly one step is scheduled or running.
+/// A pending task holds a reference to itself, so dropping every Task handle
+/// does not destroy it (fire and forget is safe); finishing releases it.
+class TaskStateBase : public FutureStateBase {
+ public:
+  TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root, CoroPromiseBase& promise);
+  ~TaskStateBase() override;
+
+  bool cancel(std::string_view message) override;
+  std::uint32_t cancelling() const noexcept { return cancels_requested_; }
+  std::uint32_t uncancel() noexcept;
+
+  std::string name() const;
+  void set_name(std::string name);
+  std::string repr() const override;
+
+  /// Schedules the first step (asyncio's default) or runs it now (eager).
+  void start_soon();
+  void start_eager();
+
+  /// One asyncio `__step`: resumes the suspended coroutine.
+  void step();
+
+  /// Called by awaiters from await_suspend: park `leaf` until `future` is done.
+  void suspend_on(FutureStateBase& future, std::coroutine_handle<> leaf);
+  /// Park `leaf` for exactly one loop iteration (sleep(0)).
+  void suspend_yield(std::coroutine_handle<> leaf);
+  /// Called by awaiters from await_resume: throws CancelledError if this step
+  /// was scheduled to deliver a cancellation.
+  void throw_if_cancelled_on_resume() {
+    if (cancel_on_resume_) [[unlikely]] throw_cancel_on_resume();
+  }
+
+  /// Loop close: destroys the frame of a task that never finished and
+  /// reports "Task was destroyed but it is pending!".
+  void destroy_pending();
+
+  // Intrusive links of the loop's all_tasks list.
+  TaskStateBase* prev_task = nullptr;
+  TaskStateBase* next_task = nullptr;
+
+ protected:
+  /// Moves the root coroutine's value into the slot; returns its exception
+  /// instead if it failed.
+  virtual std::exception_ptr take_root_result() = 0;
+
+ private:
+  void complete();
+  void release_self() noexcept;
+  [[noreturn]] void throw_cancel_on_resume();
+
+  std::coroutine_handle<> root_;
+  std::coroutine_handle<> leaf_;  // the innermost suspended coroutine
+  Ref<FutureStateBase> fut_waiter_;
+  std::unique_ptr<std::string> name_;
+  std::uint64_t number_;
+  std::uint32_t cancels_requested_ = 0;
+  bool must_cancel_ = false;
+  bool cancel_on_resume_ = false;
+  bool started_ = false;
+  bool holds_self_ = false;
+};
+
+/// A task state for Coro<T>::promise_type (P) producing T.
+template <class T, class Promise>
+class TaskState final : public TaskStateBase {
+ public:
+  TaskState(EventLoop& loop, std::coroutine_handle<Promise> root)
+      : TaskStateBase(loop, &slot_, root, root.promise()), typed_root_(root) {}
+  ResultSlot<T> slot_;
+
+ private:
+  std::exception_ptr take_root_result() override {
+    Promise& promise = typed_root_.promise();
+    if (auto error = promise.error()) return error;
+    if constexpr (!std::is_void_v<T>) slot_.value.emplace(promise.take());
+    return nullptr;
+  }
+  std::coroutine_handle<Promise> typed_root_;
+};
+
+}  // namespace aiouv::detail
+
+#endif

@@ -1,0 +1,404 @@
+#ifndef AIOUV_EVENTS_HPP_INCLUDED
+#define AIOUV_EVENTS_HPP_INCLUDED
+
+/// \file
+/// The event loop (asyncio.AbstractEventLoop), its callback handles, and the
+/// functions that find the current loop.
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <aiouv/detail/ready_queue.hpp>
+#include <aiouv/detail/timer_queue.hpp>
+#include <aiouv/exceptions.hpp>
+#include <aiouv/futures.hpp>
+
+struct uv_loop_s;
+typedef struct uv_loop_s uv_loop_t;  // NOLINT(modernize-use-using): matches uv.h
+
+namespace aiouv {
+
+/// The clock of `EventLoop::time()` and every deadline (asyncio's
+/// `loop.time()`, a monotonic clock).
+using Clock = std::chrono::steady_clock;
+
+class EventLoop;
+class AnyTask;
+template <class T>
+class Coro;
+template <class T>
+class Task;
+
+namespace detail {
+struct ThreadsafeCall;
+class LoopCore;
+}  // namespace detail
+
+/// Returned by call_soon() and call_soon_threadsafe(): asyncio.Handle.
+/// Move-only; cancel() and cancelled() belong to the loop's thread, except
+/// for a handle from call_soon_threadsafe(), which may be cancelled from any
+/// thread. A Handle must not outlive its loop.
+class Handle {
+ public:
+  Handle() noexcept = default;
+  Handle(Handle&& other) noexcept;
+  Handle& operator=(Handle&& other) noexcept;
+  ~Handle();
+
+  /// Prevents the callback from running and releases what it captured.
+  /// Does nothing if it already ran.
+  void cancel() noexcept;
+  /// True if cancel() was called on this handle.
+  bool cancelled() const noexcept { return cancelled_; }
+
+ private:
+  friend class EventLoop;
+  Handle(EventLoop* loop, std::uint64_t ticket) noexcept : loop_(loop), ticket_(ticket) {}
+  explicit Handle(detail::ThreadsafeCall* call) noexcept : threadsafe_(call) {}
+
+  EventLoop* loop_ = nullptr;
+  std::uint64_t ticket_ = 0;
+  detail::ThreadsafeCall* threadsafe_ = nullptr;
+  bool cancelled_ = false;
+};
+
+/// Returned by call_later() and call_at(): asyncio.TimerHandle. Move-only,
+/// loop-thread only, must not outlive its loop.
+class TimerHandle {
+ public:
+  TimerHandle() noexcept = default;
+  TimerHandle(TimerHandle&& other) noexcept
+      : loop_(std::exchange(other.loop_, nullptr)),
+        node_(other.node_),
+        generation_(other.generation_),
+        when_(other.when_),
+        cancelled_(other.cancelled_) {}
+  TimerHandle& operator=(TimerHandle&& other) noexcept {
+    loop_ = std::exchange(other.loop_, nullptr);
+    node_ = other.node_;
+    generation_ = other.generation_;
+    when_ = other.when_;
+    cancelled_ = other.cancelled_;
+    return *this;
+  }
+
+  /// Unschedules the timer and releases what its callback captured; does
+  /// nothing if it already ran.
+  void cancel() noexcept;
+  /// True if cancel() was called on this handle.
+  bool cancelled() const noexcept { return cancelled_; }
+  /// The scheduled time, on the loop's clock.
+  Clock::time_point when() const noexcept { return when_; }
+
+ private:
+  friend class EventLoop;
+  TimerHandle(EventLoop* loop, detail::TimerNode* node, Clock::time_point when) noexcept
+      : loop_(loop), node_(node), generation_(node->generation), when_(when) {}
+
+  EventLoop* loop_ = nullptr;
+  detail::TimerNode* node_ = nullptr;
+  std::uint32_t generation_ = 0;
+  Clock::time_point when_{};
+  bool cancelled_ = false;
+};
+
+/// What call_exception_handler() receives: asyncio's context dict.
+struct ExceptionContext {
+  /// Always set: what went wrong.
+  std::string message;
+  /// The exception, if there is one.
+  std::exception_ptr exception;
+  /// The future or task involved, if any and still alive (`future.is_task()`
+  /// tells which); empty when the report is about an object being destroyed.
+  AnyFuture future;
+  /// asyncio's repr of the future, task or callback handle involved
+  /// (e.g. "<Task pending name='Task-4'>"); set even when `future` is empty.
+  std::string object;
+};
+
+/// How the loop starts a new task; see EventLoop::set_task_factory().
+enum class TaskStart {
+  soon,   ///< first step via call_soon (asyncio's default)
+  eager,  ///< first step runs inside create_task (asyncio.eager_task_factory)
+};
+
+/// A task factory: called by create_task() with the new, not yet started
+/// task (it may rename it or add done callbacks) and says how to start it.
+using TaskFactory = std::function<TaskStart(EventLoop&, AnyTask&)>;
+
+/// The factory that makes tasks eager, as asyncio.eager_task_factory: the
+/// coroutine runs synchronously inside create_task() until it first
+/// suspends, and a coroutine that never suspends finishes there.
+TaskStart eager_task_factory(EventLoop& loop, AnyTask& task);
+
+/// Counts of what a loop has alive; all zero after close() unless the
+/// program still holds futures or tasks (the leak ledger of the tests).
+struct LoopCounters {
+  std::size_t uv_handles = 0;        ///< libuv handles opened and not yet closed
+  std::size_t uv_requests = 0;       ///< libuv requests in flight
+  std::size_t callback_handles = 0;  ///< queued callbacks and timers
+  std::size_t futures = 0;           ///< live future and task states
+  std::size_t tasks = 0;             ///< live task states
+};
+
+/// asyncio's event loop, on libuv.
+///
+/// Either owns a fresh `uv_loop_t` or borrows one that a host program runs
+/// (`EventLoop(uv_loop_t*)`): then aiouv makes progress whenever the host
+/// calls uv_run, keeps its handles stopped or unreferenced while it has
+/// nothing pending (so the host's `uv_run(UV_RUN_DEFAULT)` returns as in a
+/// plain libuv program), and after close() the host's uv_loop_close succeeds.
+///
+/// One loop per thread. Only call_soon_threadsafe() may be called from other
+/// threads. Handles, futures and tasks must not outlive their loop.
+class EventLoop {
+ public:
+  /// Owns a fresh uv_loop_t.
+  EventLoop();
+  /// Borrows a host's loop; see the class comment.
+  explicit EventLoop(uv_loop_t* borrowed);
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  /// Closes the loop if the program did not.
+  ~EventLoop();
+
+  // ---- running and stopping ----
+
+  /// Runs until stop() is called.
+  void run_forever();
+  /// Runs until the coroutine (wrapped in a task), task or future is done;
+  /// returns its result or rethrows its exception.
+  template <class T>
+  T run_until_complete(Coro<T> coro);
+  template <class T>
+  T run_until_complete(Future<T> future);
+  /// Stops run_forever() after the current batch of callbacks; if called
+  /// before run_forever(), that call runs one iteration and returns.
+  void stop() noexcept;
+  bool is_running() const noexcept { return running_; }
+  bool is_closed() const noexcept { return closed_; }
+  /// Drops pending callbacks and timers, destroys pending tasks (reporting
+  /// each), closes aiouv's libuv handles and, for an owned loop, the
+  /// uv_loop_t. Idempotent. RuntimeError if the loop is running.
+  void close();
+
+  // ---- scheduling callbacks ----
+
+  /// The loop's current time.
+  Clock::time_point time() const noexcept { return Clock::now(); }
+
+  /// Calls `f(args...)` in the next loop iteration, after the callbacks
+  /// already queued (FIFO). A callback scheduled while the queue is being
+  /// drained runs in the next iteration.
+  template <class F, class... Args>
+  Handle call_soon(F&& f, Args&&... args) {
+    std::uint64_t ticket = enqueue(bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+    return Handle(this, ticket);
+  }
+
+  /// Calls `f(args...)` once `delay` has passed (a negative delay counts as
+  /// zero). Never early against Clock; equal deadlines run in scheduling order.
+  template <class Rep, class Period, class F, class... Args>
+  TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& f, Args&&... args) {
+    return schedule_timer(deadline_after(delay),
+                          bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Calls `f(args...)` at `when` on the loop's clock.
+  template <class Duration, class F, class... Args>
+  TimerHandle call_at(std::chrono::time_point<Clock, Duration> when, F&& f, Args&&... args) {
+    return schedule_timer(std::chrono::time_point_cast<Clock::duration>(when),
+                          bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Calls `f(args...)` at a wall-clock ("Unix") time, converted to the loop
+  /// clock once, now: later changes of the system clock do not move it.
+  template <class Duration, class F, class... Args>
+  TimerHandle call_at(std::chrono::time_point<std::chrono::system_clock, Duration> when, F&& f,
+                      Args&&... args) {
+    return call_later(when - std::chrono::system_clock::now(), std::forward<F>(f),
+                      std::forward<Args>(args)...);
+  }
+
+  /// call_soon() from any thread: wakes the loop through a uv_async_t.
+  /// RuntimeError("Event loop is closed") once closed.
+  template <class F, class... Args>
+  Handle call_soon_threadsafe(F&& f, Args&&... args) {
+    return enqueue_threadsafe(bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  // ---- futures and tasks ----
+
+  /// A new pending future bound to this loop.
+  template <class T = void>
+  Future<T> create_future() {
+    check_open();
+    return Future<T>(new detail::FutureState<T>(*this));
+  }
+  /// Wraps a coroutine in a task and starts it (through the task factory if
+  /// one is set). The name defaults to "Task-N".
+  template <class T>
+  Task<T> create_task(Coro<T> coro, std::string name = {});
+  /// Sets (or with nullptr, removes) the task factory.
+  void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
+  const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
+
+  // ---- errors and debugging ----
+
+  /// `handler(loop, context)`; see asyncio's set_exception_handler.
+  using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
+  /// Sets (or with nullptr, resets) the exception handler.
+  void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+  const ExceptionHandler& get_exception_handler() const noexcept { return exception_handler_; }
+  /// Logs the context as an error on the "aiouv" logger.
+  void default_exception_handler(const ExceptionContext& context);
+  /// Passes the context to the handler (or the default one); an exception
+  /// thrown by the handler is logged, never propagated.
+  void call_exception_handler(const ExceptionContext& context) noexcept;
+
+  /// Debug mode: callbacks and task steps slower than slow_callback_duration
+  /// are logged as warnings; call_soon from a foreign thread throws.
+  void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  bool get_debug() const noexcept { return debug_; }
+  /// Threshold of the slow-callback warning (asyncio's default, 100 ms).
+  Clock::duration slow_callback_duration = std::chrono::milliseconds(100);
+
+  /// The underlying libuv loop.
+  uv_loop_t* native_handle() const noexcept { return uv_loop_; }
+
+  /// What the loop has alive right now (see LoopCounters).
+  LoopCounters counters() const noexcept;
+
+ private:
+  friend class Handle;
+  friend class TimerHandle;
+  friend class detail::FutureStateBase;
+  friend class detail::TaskStateBase;
+  friend class detail::LoopCore;
+  friend AnyTask current_task(EventLoop*);
+  friend std::vector<AnyTask> all_tasks(EventLoop*);
+
+  template <class F, class... Args>
+  static detail::Callback bind_callback(F&& f, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      return detail::Callback(std::forward<F>(f));
+    } else {
+      return detail::Callback([f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable {
+        std::invoke(f, args...);
+      });
+    }
+  }
+
+  template <class Rep, class Period>
+  static Clock::time_point deadline_after(std::chrono::duration<Rep, Period> delay) noexcept {
+    const Clock::time_point now = Clock::now();
+    if (delay <= delay.zero()) return now;
+    // Saturate: a delay of years or duration::max() must neither overflow
+    // nor fire.
+    const auto headroom = Clock::time_point::max() - now;
+    if (delay >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(headroom)) {
+      return Clock::time_point::max();
+    }
+    return now + std::chrono::ceil<Clock::duration>(delay);
+  }
+
+  void check_open() const {
+    if (closed_) [[unlikely]] throw_closed();
+    if (debug_) check_thread();
+  }
+  [[noreturn]] static void throw_closed();
+  void check_thread() const;
+
+  std::uint64_t enqueue(detail::Callback&& callback) {
+    check_open();
+    std::uint64_t ticket = ready_.push(std::move(callback));
+    if (!idle_active_) [[unlikely]] start_idle();
+    return ticket;
+  }
+  Handle enqueue_threadsafe(detail::Callback&& callback);
+  TimerHandle schedule_timer(Clock::time_point when, detail::Callback&& callback);
+  void cancel_timer(detail::TimerNode* node) noexcept;
+
+  // libuv callbacks, entered through LoopCore.
+  void run_ready();
+  void run_ready_debug();
+  void on_timer();
+  void on_wakeup();
+
+  void init_core();
+  void start_idle();
+  void arm_timer();
+  void report_callback_exception(std::exception_ptr error, const char* what) noexcept;
+
+  // Task bookkeeping.
+  void register_task(detail::TaskStateBase* task) noexcept;
+  void unregister_task(detail::TaskStateBase* task) noexcept;
+  detail::TaskStateBase* swap_current_task(detail::TaskStateBase* task) noexcept {
+    return std::exchange(current_task_, task);
+  }
+  void start_task(AnyTask& task);
+  template <class T>
+  T run_until_done(Future<T>& future, bool move_result);
+
+  uv_loop_t* uv_loop_ = nullptr;
+  bool owns_uv_loop_ = false;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool closed_ = false;
+  bool debug_ = false;
+  bool idle_active_ = false;
+  bool timer_armed_ = false;
+  int callbacks_entered_ = 0;  // >0 while inside one of our libuv callbacks
+  Clock::time_point armed_deadline_{};
+  std::thread::id thread_id_{};
+
+  detail::ReadyQueue ready_;
+  detail::TimerQueue timers_;
+  detail::LoopCore* core_ = nullptr;  // libuv handles; freed by their close callbacks
+
+  detail::TaskStateBase* current_task_ = nullptr;
+  detail::TaskStateBase* tasks_head_ = nullptr;
+  detail::TaskStateBase* last_stepped_task_ = nullptr;  // debug labels only
+  std::size_t live_futures_ = 0;
+  std::size_t live_tasks_ = 0;
+
+  TaskFactory task_factory_;
+  ExceptionHandler exception_handler_;
+
+  // call_soon_threadsafe: the only state shared with other threads.
+  std::mutex threadsafe_mutex_;
+  std::vector<detail::ThreadsafeCall*> threadsafe_pending_;
+  bool threadsafe_closed_ = false;
+};
+
+/// The loop running in this thread (inside run_forever, or inside an aiouv
+/// callback driven by a host's uv_run). RuntimeError("no running event
+/// loop") if none.
+EventLoop& get_running_loop();
+/// The running loop if any, else this thread's loop: the one given to
+/// set_event_loop(), or one created on first use and owned by the thread.
+EventLoop& get_event_loop();
+/// Makes `loop` (not owned; may be nullptr) this thread's current loop.
+void set_event_loop(EventLoop* loop) noexcept;
+/// A new loop owning a fresh uv_loop_t.
+std::unique_ptr<EventLoop> new_event_loop();
+
+namespace detail {
+/// The running loop of this thread, or nullptr.
+EventLoop* running_loop() noexcept;
+}  // namespace detail
+
+}  // namespace aiouv
+
+#include <aiouv/tasks.hpp>
+
+#endif

@@ -1,0 +1,209 @@
+// asyncio.Task's step machine.
+#include <aiouv/events.hpp>
+
+#include <atomic>
+
+namespace aiouv::detail {
+namespace {
+// Process-wide, as asyncio's _task_name_counter.
+std::atomic<std::uint64_t> task_counter{0};
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (const CancelledError& e) {
+    return "CancelledError(" + e.message() + ")";
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+}  // namespace
+
+TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
+                             CoroPromiseBase& promise)
+    : FutureStateBase(loop, slot, true),
+      root_(root),
+      leaf_(root),
+      number_(task_counter.fetch_add(1, std::memory_order_relaxed) + 1) {
+  promise.task = this;
+  loop.register_task(this);
+}
+
+TaskStateBase::~TaskStateBase() {
+  report_unretrieved_exception();
+  // Only a task that was never started still has its frame here.
+  if (root_) root_.destroy();
+  loop().unregister_task(this);
+  --loop().live_tasks_;
+}
+
+std::uint32_t TaskStateBase::uncancel() noexcept {
+  if (cancels_requested_ > 0) {
+    --cancels_requested_;
+    if (cancels_requested_ == 0) must_cancel_ = false;
+  }
+  return cancels_requested_;
+}
+
+std::string TaskStateBase::name() const {
+  return name_ ? *name_ : "Task-" + std::to_string(number_);
+}
+
+void TaskStateBase::set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+
+std::string TaskStateBase::repr() const {
+  std::string text = "<Task ";
+  switch (status()) {
+    case Status::pending: text += cancels_requested_ > 0 ? "cancelling" : "pending"; break;
+    case Status::cancelled: text += "cancelled"; break;
+    case Status::finished: text += "finished"; break;
+  }
+  text += " name='" + name() + "'";
+  if (status() == Status::finished && peek_exception()) text += " exception=" + describe(peek_exception());
+  return text + ">";
+}
+
+bool TaskStateBase::cancel(std::string_view message) {
+  if (done()) return false;
+  ++cancels_requested_;
+  // Cancelling what we wait on wakes us with its CancelledError.
+  if (fut_waiter_ && fut_waiter_->cancel(message)) return true;
+  // Otherwise the next step throws CancelledError into the coroutine.
+  must_cancel_ = true;
+  set_cancel_message(message);
+  return true;
+}
+
+void TaskStateBase::start_soon() {
+  add_ref();
+  holds_self_ = true;
+  // A raw pointer is enough: the self reference keeps us alive until the
+  // step that completes us, and close() drops queued steps before it
+  // destroys pending tasks.
+  loop().enqueue(Callback([this] { step(); }));
+}
+
+void TaskStateBase::start_eager() {
+  add_ref();
+  holds_self_ = true;
+  Ref<TaskStateBase> keep(this);
+  step();
+}
+
+void TaskStateBase::step() {
+  if (done() || !root_) return;
+  fut_waiter_.reset();
+  EventLoop& owner = loop();
+  if (must_cancel_) {
+    must_cancel_ = false;
+    if (!started_) {
+      // asyncio throws into a coroutine that never ran: its body does not run.
+      std::coroutine_handle<> root = std::exchange(root_, nullptr);
+      root.destroy();
+      owner.unregister_task(this);
+      mark_cancelled();
+      release_self();
+      return;
+    }
+    cancel_on_resume_ = true;
+  }
+  started_ = true;
+  TaskStateBase* previous = owner.swap_current_task(this);
+  if (owner.debug_) owner.last_stepped_task_ = this;
+  leaf_.resume();
+  owner.swap_current_task(previous);
+  if (root_.done()) complete();
+}
+
+void TaskStateBase::complete() {
+  cancel_on_resume_ = false;
+  std::exception_ptr error = take_root_result();
+  std::exchange(root_, nullptr).destroy();
+  loop().unregister_task(this);
+  if (!error) {
+    if (must_cancel_) {
+      // Cancelled right before the coroutine returned (asyncio does the same).
+      must_cancel_ = false;
+      mark_cancelled();
+    } else {
+      finish_with_value();
+    }
+  } else {
+    try {
+      std::rethrow_exception(error);
+    } catch (const CancelledError& e) {
+      set_cancel_message(e.message());
+      mark_cancelled();
+    } catch (...) {
+      set_exception(error);
+    }
+  }
+  release_self();  // may delete this
+}
+
+void TaskStateBase::release_self() noexcept {
+  if (holds_self_) {
+    holds_self_ = false;
+    release();
+  }
+}
+
+void TaskStateBase::suspend_on(FutureStateBase& future, std::coroutine_handle<> leaf) {
+  if (&future == this) throw RuntimeError("Task cannot await on itself: " + repr());
+  if (&future.loop() != &loop()) {
+    throw RuntimeError("Task " + repr() + " got Future " + future.repr() + " attached to a different loop");
+  }
+  future.add_done_callback([self = Ref<TaskStateBase>(this)](FutureStateBase&) { self->step(); });
+  leaf_ = leaf;
+  fut_waiter_ = Ref<FutureStateBase>(&future);
+  if (must_cancel_ && future.cancel(cancel_message())) must_cancel_ = false;
+}
+
+void TaskStateBase::suspend_yield(std::coroutine_handle<> leaf) {
+  leaf_ = leaf;
+  loop().enqueue(Callback([this] { step(); }));
+}
+
+void TaskStateBase::throw_cancel_on_resume() {
+  cancel_on_resume_ = false;
+  throw make_cancelled_error();
+}
+
+void TaskStateBase::destroy_pending() {
+  Ref<TaskStateBase> keep(this);
+  loop().unregister_task(this);
+  ExceptionContext context;
+  context.message = "Task was destroyed but it is pending!";
+  context.future = AnyFuture(this);
+  context.object = repr();
+  loop().call_exception_handler(context);
+  fut_waiter_.reset();
+  if (root_) std::exchange(root_, nullptr).destroy();
+  release_self();
+}
+
+// ---- sleep ----
+
+void SleepAwaiter::suspend(TaskStateBase& task, std::coroutine_handle<> awaiting) {
+  task_ = &task;
+  if (delay_ == Clock::duration::zero()) {
+    task.suspend_yield(awaiting);
+    return;
+  }
+  EventLoop& loop = task.loop();
+  future_ = Ref<FutureStateBase>(new FutureState<void>(loop));
+  timer_ = loop.call_later(delay_, [future = future_] {
+    if (!future->done()) future->finish_with_value();
+  });
+  task.suspend_on(*future_, awaiting);
+}
+
+void SleepAwaiter::await_resume() {
+  timer_.cancel();
+  task_->throw_if_cancelled_on_resume();
+  if (future_) future_->check_result();
+}
+
+}  // namespace aiouv::detail

@@ -1,0 +1,53 @@
+#ifndef AIOUV_SRC_LOOP_LOOP_CORE_HPP_INCLUDED
+#define AIOUV_SRC_LOOP_LOOP_CORE_HPP_INCLUDED
+
+#include <uv.h>
+
+#include <aiouv/events.hpp>
+
+namespace aiouv::detail {
+
+/// The libuv handles behind an EventLoop, in one heap block that outlives
+/// the EventLoop if need be: libuv owns a handle's memory from uv_close
+/// until its close callback, so the block frees itself in the last one.
+///
+///  - idle: drains the ready queue; active only while the queue is not empty
+///    (an active idle handle also makes libuv poll with a zero timeout).
+///  - timer: fires at the earliest aiouv deadline; stopped when none.
+///  - wakeup: uv_async_t for call_soon_threadsafe; unreferenced except
+///    during run_forever, so it never keeps a host's uv_run alive.
+class LoopCore {
+ public:
+  /// Opens the handles on `loop`; std::system_error if libuv refuses.
+  static LoopCore* create(EventLoop& owner, uv_loop_t* loop);
+  LoopCore(const LoopCore&) = delete;
+  LoopCore& operator=(const LoopCore&) = delete;
+
+  /// Closes all handles; the block deletes itself once libuv is done, and
+  /// tells the owner (unless detach() was called) so it can stop waiting.
+  void close() noexcept;
+  /// The owner is going away before the close callbacks ran.
+  void detach() noexcept { owner_ = nullptr; }
+  int open_handles() const noexcept { return open_handles_; }
+
+  uv_idle_t idle;
+  uv_timer_t timer;
+  uv_async_t wakeup;
+
+  static void on_idle(uv_idle_t* handle);
+  static void on_timer(uv_timer_t* handle);
+
+ private:
+  explicit LoopCore(EventLoop& owner) noexcept : owner_(&owner) {}
+  ~LoopCore() = default;
+  int init(uv_loop_t* loop);
+  static void on_wakeup(uv_async_t* handle);
+  static void on_closed(uv_handle_t* handle);
+
+  EventLoop* owner_;
+  int open_handles_ = 0;
+};
+
+}  // namespace aiouv::detail
+
+#endif

@@ -1,0 +1,298 @@
+// Task<T>: scheduling, names, current_task/all_tasks, lifetime, reports,
+// task factories.
+#include "support/loop_test.hpp"
+
+namespace aiouv::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Tasks = LoopTest;
+
+Coro<int> value_after(int v, std::chrono::milliseconds d) {
+  co_await sleep(d);
+  co_return v;
+}
+
+TEST_F(Tasks, CreateTaskSchedulesTheFirstStepWithCallSoon) {
+  std::vector<std::string> order;
+  auto body = [](std::vector<std::string>& out) -> Coro<void> {
+    out.push_back("task");
+    co_return;
+  };
+  Task<void> t = loop.create_task(body(order));
+  order.push_back("after create_task");
+  loop.call_soon([&] { order.push_back("soon"); });
+  loop.run_until_complete(t);
+  EXPECT_EQ(order, (std::vector<std::string>{"after create_task", "task", "soon"}));
+}
+
+TEST_F(Tasks, TasksRunConcurrently) {
+  auto main = [this]() -> Coro<int> {
+    const Clock::time_point start = loop.time();
+    Task<int> a = create_task(value_after(1, 200ms));
+    Task<int> b = create_task(value_after(2, 200ms));
+    int sum = co_await a + co_await b;
+    EXPECT_LT(loop.time() - start, 390ms) << "tasks must overlap, not run one after the other";
+    co_return sum;
+  };
+  EXPECT_EQ(loop.run_until_complete(main()), 3);
+}
+
+TEST_F(Tasks, DefaultNamesAreTaskN) {
+  Task<int> a = loop.create_task(value_after(1, 0ms));
+  Task<int> b = loop.create_task(value_after(1, 0ms));
+  const std::string na = a.get_name(), nb = b.get_name();
+  ASSERT_EQ(na.rfind("Task-", 0), 0u);
+  ASSERT_EQ(nb.rfind("Task-", 0), 0u);
+  EXPECT_EQ(std::stoi(nb.substr(5)), std::stoi(na.substr(5)) + 1);
+  Task<int> c = loop.create_task(value_after(1, 0ms), "custom");
+  EXPECT_EQ(c.get_name(), "custom");
+  c.set_name("renamed");
+  EXPECT_EQ(c.get_name(), "renamed");
+  EXPECT_EQ(c.repr(), "<Task pending name='renamed'>");
+  loop.run_until_complete(c);
+  EXPECT_EQ(c.repr(), "<Task finished name='renamed'>");
+  loop.run_until_complete(a);
+  loop.run_until_complete(b);
+}
+
+TEST_F(Tasks, CurrentTaskAndAllTasks) {
+  EXPECT_THROW(current_task(), RuntimeError);
+  EXPECT_FALSE(current_task(&loop));
+  AnyTask seen;
+  std::size_t all_count = 0;
+  auto body = [&]() -> Coro<void> {
+    seen = current_task();
+    co_await sleep(1ms);
+    all_count = all_tasks().size();
+  };
+  Task<void> t = loop.create_task(body(), "me");
+  Task<int> other = loop.create_task(value_after(1, 50ms));
+  EXPECT_EQ(all_tasks(&loop).size(), 2u);
+  loop.run_until_complete(t);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen.get_name(), "me");
+  EXPECT_TRUE(seen == AnyTask(t));
+  EXPECT_EQ(all_count, 2u);
+  EXPECT_EQ(all_tasks(&loop).size(), 1u) << "done tasks are not listed";
+  EXPECT_FALSE(current_task(&loop)) << "no task runs between steps";
+  loop.run_until_complete(other);
+  EXPECT_TRUE(all_tasks(&loop).empty());
+}
+
+TEST_F(Tasks, FireAndForgetTaskRunsToCompletion) {
+  bool finished = false;
+  auto body = [](bool& flag) -> Coro<void> {
+    co_await sleep(2ms);
+    flag = true;
+  };
+  (void)loop.create_task(body(finished));  // handle dropped at once
+  Future<void> later = loop.create_future<void>();
+  loop.call_later(10ms, [later]() mutable { later.set_result(); });
+  loop.run_until_complete(later);
+  EXPECT_TRUE(finished);
+}
+
+TEST_F(Tasks, SetResultAndSetExceptionAreRefusedOnTasks) {
+  Task<int> t = loop.create_task(value_after(1, 0ms));
+  try {
+    t.set_result(1);
+    FAIL();
+  } catch (const RuntimeError& e) {
+    EXPECT_STREQ(e.what(), "Task does not support set_result() operation");
+  }
+  try {
+    t.set_exception(std::runtime_error("x"));
+    FAIL();
+  } catch (const RuntimeError& e) {
+    EXPECT_STREQ(e.what(), "Task does not support set_exception() operation");
+  }
+  EXPECT_EQ(loop.run_until_complete(t), 1);
+}
+
+TEST_F(Tasks, ExceptionIsStoredAndRethrownToAwaiters) {
+  auto failing = []() -> Coro<int> {
+    co_await sleep(0ms);
+    throw std::domain_error("bad domain");
+  };
+  Task<int> t = loop.create_task(failing());
+  auto awaiter = [](Task<int> task) -> Coro<std::string> {
+    try {
+      co_await task;
+    } catch (const std::domain_error& e) {
+      co_return e.what();
+    }
+    co_return "no error";
+  };
+  EXPECT_EQ(loop.run_until_complete(awaiter(t)), "bad domain");
+  EXPECT_TRUE(t.done());
+  EXPECT_EQ(what_of(t.exception()), "bad domain");
+  EXPECT_NE(t.repr().find("exception=bad domain"), std::string::npos);
+}
+
+TEST_F(Tasks, NeverRetrievedTaskExceptionIsReported) {
+  record_exceptions();
+  auto failing = []() -> Coro<void> {
+    throw std::runtime_error("nobody looked");
+    co_return;
+  };
+  (void)loop.create_task(failing(), "careless");
+  loop.call_soon([this] { loop.call_soon([this] { loop.stop(); }); });
+  loop.run_forever();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].message, "Task exception was never retrieved");
+  EXPECT_EQ(what_of(reported[0].exception), "nobody looked");
+  EXPECT_NE(reported[0].object.find("careless"), std::string::npos);
+}
+
+TEST_F(Tasks, TaskCannotAwaitItself) {
+  Task<void> self;
+  auto body = [&self]() -> Coro<void> {
+    co_await sleep(0ms);
+    co_await self;
+  };
+  self = loop.create_task(body(), "narcissus");
+  try {
+    loop.run_until_complete(self);
+    FAIL();
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(std::string(e.what()), "Task cannot await on itself: <Task pending name='narcissus'>");
+  }
+  self = {};
+}
+
+TEST_F(Tasks, AwaitingADoneFutureDoesNotSuspend) {
+  Future<int> ready = loop.create_future<int>();
+  ready.set_result(5);
+  std::vector<std::string> order;
+  auto body = [&]() -> Coro<void> {
+    order.push_back("before");
+    int v = co_await ready;
+    order.push_back("after " + std::to_string(v));
+  };
+  loop.call_soon([&] { order.push_back("other callback"); });
+  loop.run_until_complete(body());
+  // No trip through the loop: "after" comes right after "before".
+  EXPECT_EQ(order, (std::vector<std::string>{"other callback", "before", "after 5"}));
+}
+
+TEST_F(Tasks, OneDispatchPerWakeup) {
+  // A task woken by a future resumes in the iteration after set_result,
+  // through one call_soon: a callback queued right after set_result runs
+  // before it.
+  Future<void> gate = loop.create_future<void>();
+  std::vector<std::string> order;
+  auto body = [&]() -> Coro<void> {
+    co_await gate;
+    order.push_back("task resumed");
+  };
+  Task<void> t = loop.create_task(body());
+  loop.call_later(1ms, [&] {
+    gate.set_result();
+    loop.call_soon([&] { order.push_back("queued after set_result"); });
+  });
+  loop.run_until_complete(t);
+  EXPECT_EQ(order, (std::vector<std::string>{"task resumed", "queued after set_result"}));
+}
+
+TEST_F(Tasks, VoidAndMoveOnlyTasks) {
+  auto make = []() -> Coro<std::unique_ptr<std::string>> {
+    co_await sleep(0ms);
+    co_return std::make_unique<std::string>("moved");
+  };
+  auto main = [&]() -> Coro<std::string> {
+    Task<std::unique_ptr<std::string>> t = create_task(make());
+    std::unique_ptr<std::string> s = co_await std::move(t);
+    co_return *s;
+  };
+  EXPECT_EQ(loop.run_until_complete(main()), "moved");
+}
+
+TEST_F(Tasks, EagerTaskFactoryRunsTheFirstStepInsideCreateTask) {
+  loop.set_task_factory(eager_task_factory);
+  ASSERT_TRUE(loop.get_task_factory());
+  std::vector<std::string> order;
+  auto body = [&]() -> Coro<int> {
+    order.push_back("eager step");
+    co_await sleep(1ms);
+    order.push_back("second step");
+    co_return 1;
+  };
+  auto immediate = []() -> Coro<int> { co_return 7; };
+  auto main = [&]() -> Coro<void> {
+    Task<int> t = create_task(body());
+    order.push_back("after create_task");
+    Task<int> done_at_once = create_task(immediate());
+    EXPECT_TRUE(done_at_once.done()) << "a coroutine that never suspends finishes in create_task";
+    EXPECT_EQ(done_at_once.result(), 7);
+    co_await t;
+  };
+  loop.run_until_complete(main());
+  EXPECT_EQ(order, (std::vector<std::string>{"eager step", "after create_task", "second step"}));
+  loop.set_task_factory(nullptr);
+  EXPECT_FALSE(loop.get_task_factory());
+}
+
+TEST_F(Tasks, EagerTaskOutsideARunningLoopStartsSoon) {
+  // asyncio: an eager task only starts eagerly if the loop is running.
+  loop.set_task_factory(eager_task_factory);
+  bool ran = false;
+  auto body = [&]() -> Coro<void> {
+    ran = true;
+    co_return;
+  };
+  Task<void> t = loop.create_task(body());
+  EXPECT_FALSE(ran);
+  loop.run_until_complete(t);
+  EXPECT_TRUE(ran);
+}
+
+TEST_F(Tasks, EagerTaskSeesItselfAsCurrentTask) {
+  loop.set_task_factory(eager_task_factory);
+  AnyTask inside;
+  auto body = [&]() -> Coro<void> {
+    inside = current_task();
+    co_return;
+  };
+  auto outer = [&]() -> Coro<void> {
+    AnyTask me = current_task();
+    Task<void> child = create_task(body(), "child");
+    EXPECT_TRUE(current_task() == me) << "the creator is current again after the eager step";
+    co_await child;
+  };
+  loop.run_until_complete(outer());
+  ASSERT_TRUE(inside);
+  EXPECT_EQ(inside.get_name(), "child");
+  inside = {};
+}
+
+TEST_F(Tasks, CustomTaskFactoryCanRenameAndChooseStart) {
+  int made = 0;
+  loop.set_task_factory([&](EventLoop&, AnyTask& task) {
+    ++made;
+    task.set_name("factory-" + std::to_string(made));
+    return TaskStart::soon;
+  });
+  Task<int> t = loop.create_task(value_after(3, 0ms));
+  EXPECT_EQ(t.get_name(), "factory-1");
+  EXPECT_EQ(loop.run_until_complete(t), 3);
+  EXPECT_EQ(made, 1);
+  t = {};
+  loop.run_until_complete(value_after(1, 0ms));
+  EXPECT_EQ(made, 2) << "run_until_complete(coro) goes through the factory too";
+}
+
+TEST_F(Tasks, ReusingAConsumedCoroIsAnError) {
+  Coro<int> c = value_after(1, 0ms);
+  Task<int> t = loop.create_task(std::move(c));
+  try {
+    (void)loop.create_task(std::move(c));  // NOLINT(bugprone-use-after-move): the point of the test
+    FAIL();
+  } catch (const RuntimeError& e) {
+    EXPECT_STREQ(e.what(), "cannot reuse already awaited coroutine");
+  }
+  loop.run_until_complete(t);
+}
+
+}  // namespace
+}  // namespace aiouv::test

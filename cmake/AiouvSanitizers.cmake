@@ -7,6 +7,7 @@ function(aiouv_enable_sanitizers target)
   set(flags -fsanitize=${AIOUV_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_compile_options(${target} PRIVATE ${flags})
   target_link_options(${target} PRIVATE ${flags})
+  target_compile_definitions(${target} PRIVATE AIOUV_SANITIZED)
   if(AIOUV_SANITIZE MATCHES "address")
     # Recycled frames would hide use-after-free from ASan.
     target_compile_definitions(${target} PRIVATE AIOUV_DISABLE_FRAME_POOL)

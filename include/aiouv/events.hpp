@@ -201,8 +201,11 @@ class EventLoop {
   /// drained runs in the next iteration.
   template <class F, class... Args>
   Handle call_soon(F&& f, Args&&... args) {
-    std::uint64_t ticket = enqueue(bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
-    return Handle(this, ticket);
+    if constexpr (sizeof...(Args) == 0) {
+      return Handle(this, enqueue(std::forward<F>(f)));
+    } else {
+      return Handle(this, enqueue(bind_callback(std::forward<F>(f), std::forward<Args>(args)...)));
+    }
   }
 
   /// Calls `f(args...)` once `delay` has passed (a negative delay counts as
@@ -318,9 +321,10 @@ class EventLoop {
   [[noreturn]] static void throw_closed();
   void check_thread() const;
 
-  std::uint64_t enqueue(detail::Callback&& callback) {
+  template <class F>
+  std::uint64_t enqueue(F&& callable) {
     check_open();
-    std::uint64_t ticket = ready_.push(std::move(callback));
+    std::uint64_t ticket = ready_.push(std::forward<F>(callable));
     if (!idle_active_) [[unlikely]] start_idle();
     return ticket;
   }

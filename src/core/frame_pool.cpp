@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::size_t kGranule = 16;
 constexpr std::size_t kClasses = 64;            // up to 1 KiB
-constexpr std::size_t kMaxCachedPerClass = 4096;  // bounds memory kept after a burst
+constexpr std::size_t kMaxCachedPerClass = 16384;  // bounds memory kept after a burst
 
 struct FreeBlock {
   FreeBlock* next;

@@ -135,7 +135,7 @@ void FutureStateBase::schedule_callback(std::size_t index) {
   // A future finished while the loop is closing (a frame's destructor did
   // it) has nowhere to run its callbacks; asyncio would fail the same way.
   if (loop_->is_closed()) return;
-  loop_->enqueue(Callback([self = Ref<FutureStateBase>(this), index] { self->run_callback(index); }));
+  loop_->enqueue([self = Ref<FutureStateBase>(this), index] { self->run_callback(index); });
 }
 
 void FutureStateBase::run_callback(std::size_t index) {

@@ -1,12 +1,13 @@
 // asyncio.Task's step machine.
 #include <aiouv/events.hpp>
 
-#include <atomic>
 
 namespace aiouv::detail {
 namespace {
-// Process-wide, as asyncio's _task_name_counter.
-std::atomic<std::uint64_t> task_counter{0};
+// asyncio's _task_name_counter is process-wide; per thread is enough for
+// names (each loop sees Task-1, Task-2, ... in creation order) and keeps an
+// atomic off the create_task path.
+thread_local std::uint64_t task_counter = 0;
 
 std::string describe(const std::exception_ptr& error) {
   try {
@@ -26,7 +27,7 @@ TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<
     : FutureStateBase(loop, slot, true),
       root_(root),
       leaf_(root),
-      number_(task_counter.fetch_add(1, std::memory_order_relaxed) + 1) {
+      number_(++task_counter) {
   promise.task = this;
   loop.register_task(this);
 }
@@ -82,7 +83,7 @@ void TaskStateBase::start_soon() {
   // A raw pointer is enough: the self reference keeps us alive until the
   // step that completes us, and close() drops queued steps before it
   // destroys pending tasks.
-  loop().enqueue(Callback([this] { step(); }));
+  loop().enqueue([this] { step(); });
 }
 
 void TaskStateBase::start_eager() {
@@ -163,7 +164,7 @@ void TaskStateBase::suspend_on(FutureStateBase& future, std::coroutine_handle<> 
 
 void TaskStateBase::suspend_yield(std::coroutine_handle<> leaf) {
   leaf_ = leaf;
-  loop().enqueue(Callback([this] { step(); }));
+  loop().enqueue([this] { step(); });
 }
 
 void TaskStateBase::throw_cancel_on_resume() {

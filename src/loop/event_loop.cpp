@@ -380,7 +380,7 @@ void EventLoop::on_timer() {
   detail::CallbackScope scope(*this, callbacks_entered_);
   timer_armed_ = false;
   timers_.pop_due(Clock::now(), [this](detail::TimerNode* node) {
-    ready_.push(detail::Callback([this, node] { timers_.run_due(node); }));
+    ready_.push([this, node] { timers_.run_due(node); });
   });
   if (!ready_.empty() && !idle_active_) start_idle();
   arm_timer();
@@ -413,7 +413,7 @@ void EventLoop::on_wakeup() {
   }
   for (std::size_t i = 0; i < calls.size(); ++i) {
     try {
-      ready_.push(detail::Callback(detail::RunThreadsafeCall(calls[i])));
+      ready_.push(detail::RunThreadsafeCall(calls[i]));
     } catch (...) {
       for (std::size_t j = i; j < calls.size(); ++j) calls[j]->release();
       report_callback_exception(std::current_exception(), "<call_soon_threadsafe>");

@@ -30,7 +30,9 @@ void TimerQueue::recycle(TimerNode* node) noexcept {
 }
 
 TimerNode* TimerQueue::add(Clock::time_point when, Callback&& callback) {
-  heap_.reserve(heap_.size() + 1);  // the only throwing step, done before any change
+  // The only step that can throw, done before anything changes; geometric,
+  // as push_back would grow.
+  if (heap_.size() == heap_.capacity()) heap_.reserve(heap_.empty() ? 64 : heap_.capacity() * 2);
   TimerNode* node = allocate();
   node->when = when;
   node->sequence = next_sequence_++;

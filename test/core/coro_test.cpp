@@ -90,7 +90,7 @@ TEST_F(Coros, DeepChainsDoNotGrowTheStack) {
   // Symmetric transfer: 100k nested awaits would overflow a recursive
   // resume. Compilers make the transfer a real tail call only when
   // optimising (GCC 12 at -O0 recurses), so unoptimised builds go less deep.
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__OPTIMIZE__) && !defined(AIOUV_SANITIZED)
   constexpr long kDepth = 100000;
 #else
   constexpr long kDepth = 2000;

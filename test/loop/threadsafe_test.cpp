@@ -98,11 +98,11 @@ TEST_F(Threadsafe, QueuedThreadsafeCallsAreDroppedAtClose) {
 }
 
 TEST_F(Threadsafe, ThreadsCompleteFuturesThroughTheLoop) {
-  // The idiom for handing a result from a thread to a coroutine.
+  // The idiom for handing a result from a thread to a coroutine. Future
+  // handles are loop-thread objects (their count is not atomic): the
+  // worker only refers to one, and the loop thread does the rest.
   Future<int> fut = loop.create_future<int>();
-  std::thread worker([&loop = loop, fut]() mutable {
-    loop.call_soon_threadsafe([fut]() mutable { fut.set_result(99); });
-  });
+  std::thread worker([&loop = loop, &fut] { loop.call_soon_threadsafe([&fut] { fut.set_result(99); }); });
   EXPECT_EQ(loop.run_until_complete(fut), 99);
   worker.join();
 }

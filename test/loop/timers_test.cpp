@@ -92,7 +92,7 @@ TEST_F(Timers, HugeDelaysNeitherOverflowNorFire) {
   TimerHandle dbl = loop.call_later(std::chrono::duration<double>(1e300), [&] { fired = true; });
   EXPECT_GT(forever.when(), loop.time() + std::chrono::years(100));
   EXPECT_GT(hours.when(), loop.time());
-  EXPECT_GT(years.when(), loop.time() + std::chrono::years(400));
+  EXPECT_GT(years.when(), loop.time() + std::chrono::years(200));
   EXPECT_GT(dbl.when(), loop.time());
   loop.call_later(20ms, [this] { loop.stop(); });
   loop.run_forever();

@@ -20,16 +20,17 @@ using Callback = SmallFunction<void()>;
 /// callback ran, the ticket is simply out of range.
 class ReadyQueue {
  public:
-  ReadyQueue() { reallocate(64); }
+  ReadyQueue() { reallocate(256); }
   ReadyQueue(const ReadyQueue&) = delete;
   ReadyQueue& operator=(const ReadyQueue&) = delete;
 
-  /// Appends a callback and returns its ticket.
-  std::uint64_t push(Callback&& callback) {
+  /// Appends a callable (built in its slot) and returns its ticket.
+  template <class F>
+  std::uint64_t push(F&& callable) {
     // One slot stays free: the callback running right now was popped but
     // still lives in the slot just before head_, and must not be overwritten.
-    if (tail_ - head_ == capacity() - 1) reallocate(capacity() * 2);
-    slots_[tail_ & mask_] = std::move(callback);
+    if (tail_ - head_ == capacity() - 1) [[unlikely]] reallocate(capacity() * 2);
+    slots_[tail_ & mask_].emplace(std::forward<F>(callable));
     return tail_++;
   }
 
@@ -58,16 +59,7 @@ class ReadyQueue {
 
  private:
   std::size_t capacity() const noexcept { return mask_ + 1; }
-
-  void reallocate(std::size_t new_capacity) {
-    auto fresh = std::make_unique<Callback[]>(new_capacity);
-    const std::size_t new_mask = new_capacity - 1;
-    for (std::uint64_t t = head_; t != tail_; ++t) fresh[t & new_mask] = std::move(slots_[t & mask_]);
-    // The running callback (already popped) may live in the old ring.
-    if (slots_) retired_.push_back(std::move(slots_));
-    slots_ = std::move(fresh);
-    mask_ = new_mask;
-  }
+  void reallocate(std::size_t new_capacity);
 
   std::unique_ptr<Callback[]> slots_;
   std::size_t mask_ = 0;

@@ -26,7 +26,16 @@ class SmallFunction<R(Args...), Capacity> {
             class = std::enable_if_t<!std::is_same_v<D, SmallFunction> &&
                                      std::is_invocable_r_v<R, D&, Args...>>>
   SmallFunction(F&& f) {  // NOLINT(google-explicit-constructor)
-    if constexpr (fits_inline<D>) {
+    emplace(std::forward<F>(f));
+  }
+
+  /// Stores `f` in this function, which must be empty: the queues build
+  /// callables in place instead of moving a temporary in.
+  template <class F, class D = std::decay_t<F>>
+  void emplace(F&& f) {
+    if constexpr (std::is_same_v<D, SmallFunction>) {
+      take(f);
+    } else if constexpr (fits_inline<D>) {
       ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));
       invoke_ = &invoke_inline<D>;
       if constexpr (!std::is_trivially_copyable_v<D>) manage_ = &manage_inline<D>;

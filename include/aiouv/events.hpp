@@ -52,7 +52,9 @@ class Handle {
   Handle() noexcept = default;
   Handle(Handle&& other) noexcept;
   Handle& operator=(Handle&& other) noexcept;
-  ~Handle();
+  ~Handle() {
+    if (threadsafe_) release_threadsafe();
+  }
 
   /// Prevents the callback from running and releases what it captured.
   /// Does nothing if it already ran.
@@ -64,6 +66,7 @@ class Handle {
   friend class EventLoop;
   Handle(EventLoop* loop, std::uint64_t ticket) noexcept : loop_(loop), ticket_(ticket) {}
   explicit Handle(detail::ThreadsafeCall* call) noexcept : threadsafe_(call) {}
+  void release_threadsafe() noexcept;
 
   EventLoop* loop_ = nullptr;
   std::uint64_t ticket_ = 0;
@@ -270,7 +273,10 @@ class EventLoop {
 
   /// Debug mode: callbacks and task steps slower than slow_callback_duration
   /// are logged as warnings; call_soon from a foreign thread throws.
-  void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  void set_debug(bool enabled) noexcept {
+    debug_ = enabled;
+    closed_or_debug_ = closed_ || debug_;
+  }
   bool get_debug() const noexcept { return debug_; }
   /// Threshold of the slow-callback warning (asyncio's default, 100 ms).
   Clock::duration slow_callback_duration = std::chrono::milliseconds(100);
@@ -315,8 +321,11 @@ class EventLoop {
   }
 
   void check_open() const {
-    if (closed_) [[unlikely]] throw_closed();
-    if (debug_) check_thread();
+    // One test on the fast path: closed and debug share the slow one.
+    if (closed_or_debug_) [[unlikely]] {
+      if (closed_) throw_closed();
+      check_thread();
+    }
   }
   [[noreturn]] static void throw_closed();
   void check_thread() const;
@@ -359,6 +368,7 @@ class EventLoop {
   bool stopping_ = false;
   bool closed_ = false;
   bool debug_ = false;
+  bool closed_or_debug_ = false;
   bool idle_active_ = false;
   bool timer_armed_ = false;
   int callbacks_entered_ = 0;  // >0 while inside one of our libuv callbacks

@@ -84,28 +84,28 @@ namespace detail {
 template <class T, bool MoveResult>
 class FutureAwaiter {
  public:
-  explicit FutureAwaiter(FutureStateBase* state) noexcept : state_(state) {}
-  bool await_ready() const noexcept { return state_->done(); }
+  explicit FutureAwaiter(FutureStateBase* state) noexcept { waiter_.future = state; }
+  FutureAwaiter(FutureAwaiter&& other) noexcept { waiter_.future = other.waiter_.future; }  // before suspending only
+  bool await_ready() const noexcept { return waiter_.future->done(); }
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> awaiting) {
-    task_ = awaiting.promise().task;
-    task_->suspend_on(*state_, awaiting);
+    awaiting.promise().task->suspend_on(*waiter_.future, waiter_, awaiting);
   }
   decltype(auto) await_resume() {
-    if (task_) task_->throw_if_cancelled_on_resume();
-    state_->check_result();
+    if (waiter_.task) waiter_.task->throw_if_cancelled_on_resume();
+    FutureStateBase* state = waiter_.future;
+    state->check_result();
     if constexpr (std::is_void_v<T>) {
       return;
     } else if constexpr (MoveResult) {
-      return T(std::move(*static_cast<ResultSlot<T>*>(state_->slot())->value));
+      return T(std::move(*static_cast<ResultSlot<T>*>(state->slot())->value));
     } else {
-      return static_cast<const T&>(*static_cast<ResultSlot<T>*>(state_->slot())->value);
+      return static_cast<const T&>(*static_cast<ResultSlot<T>*>(state->slot())->value);
     }
   }
 
  private:
-  FutureStateBase* state_;
-  TaskStateBase* task_ = nullptr;
+  ScopedWaiter waiter_;  // also remembers the future and, once suspended, the task
 };
 
 }  // namespace detail

@@ -97,6 +97,7 @@ Clock::duration saturating_delay(std::chrono::duration<Rep, Period> delay) noexc
 class SleepAwaiter {
  public:
   explicit SleepAwaiter(Clock::duration delay) noexcept : delay_(delay) {}
+  SleepAwaiter(SleepAwaiter&& other) noexcept : delay_(other.delay_) {}  // only before suspending
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> awaiting) {
@@ -108,9 +109,10 @@ class SleepAwaiter {
   void suspend(TaskStateBase& task, std::coroutine_handle<> awaiting);
 
   Clock::duration delay_;
-  TaskStateBase* task_ = nullptr;
+  TaskStateBase* task_ = nullptr;  // also set for a zero delay, which has no waiter
   Ref<FutureStateBase> future_;
   TimerHandle timer_;
+  ScopedWaiter waiter_;
 };
 
 }  // namespace detail

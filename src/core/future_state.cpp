@@ -11,11 +11,6 @@ FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noex
   ++loop.live_futures_;
 }
 
-FutureStateBase::~FutureStateBase() {
-  report_unretrieved_exception();
-  --loop_->live_futures_;
-}
-
 void FutureStateBase::report_unretrieved_exception() noexcept {
   if (!log_traceback_) return;
   log_traceback_ = false;
@@ -78,7 +73,7 @@ void FutureStateBase::set_exception(std::exception_ptr exception) {
   finish(Status::finished);
 }
 
-void FutureStateBase::check_result() {
+void FutureStateBase::check_result_slow() {
   if (status_ == Status::cancelled) throw make_cancelled_error();
   if (status_ == Status::pending) throw InvalidStateError("Result is not ready.");
   log_traceback_ = false;
@@ -92,56 +87,135 @@ std::exception_ptr FutureStateBase::exception() {
   return exception_;
 }
 
+/// A user callback: heap node with an id for remove_done_callback().
+struct FutureStateBase::CallbackNode : CallbackLink, PoolAllocated {
+  CallbackNode(std::uint64_t i, DoneCallback&& cb) noexcept : CallbackLink(Kind::function), id(i), callback(std::move(cb)) {}
+  std::uint64_t id;
+  DoneCallback callback;
+};
+
+/// The ready-queue entry that runs one user callback; owns the node, so a
+/// queue dropped at close() frees it.
+class FutureStateBase::RunCallback {
+ public:
+  RunCallback(FutureStateBase* future, CallbackNode* node) noexcept : future_(future), node_(node) {}
+  RunCallback(RunCallback&& other) noexcept
+      : future_(std::move(other.future_)), node_(std::exchange(other.node_, nullptr)) {}
+  RunCallback& operator=(RunCallback&&) = delete;
+  ~RunCallback() { delete node_; }
+  void operator()() { node_->callback(*future_); }
+
+ private:
+  Ref<FutureStateBase> future_;
+  CallbackNode* node_;
+};
+
+void FutureStateBase::append(CallbackLink* link) noexcept {
+  if (last_callback_) {
+    link->next = last_callback_->next;
+    last_callback_->next = link;
+  } else {
+    link->next = link;
+  }
+  last_callback_ = link;
+}
+
+CallbackLink* FutureStateBase::take_callbacks() noexcept {
+  if (!last_callback_) return nullptr;
+  CallbackLink* first = last_callback_->next;
+  last_callback_->next = nullptr;
+  last_callback_ = nullptr;
+  return first;
+}
+
+template <class Drop>
+std::size_t FutureStateBase::remove_if(Drop&& drop) noexcept {
+  std::size_t removed = 0;
+  CallbackLink* link = take_callbacks();
+  while (link) {
+    CallbackLink* next = link->next;
+    if (drop(link)) {
+      ++removed;
+    } else {
+      append(link);
+    }
+    link = next;
+  }
+  return removed;
+}
+
 std::uint64_t FutureStateBase::add_done_callback(DoneCallback callback) {
   const std::uint64_t id = next_callback_id_++;
-  const std::size_t index = entry_count();
-  if (index == 0) {
-    first_.callback = std::move(callback);
-    first_.id = id;
+  auto* node = new CallbackNode(id, std::move(callback));
+  if (done()) {
+    schedule(node);  // asyncio: a callback added to a done future runs soon
   } else {
-    more_.push_back(Entry{id, std::move(callback)});
+    append(node);
   }
-  if (done()) schedule_callback(index);
   return id;
 }
 
 std::size_t FutureStateBase::remove_done_callback(std::uint64_t id) {
   // Once done, every callback is already scheduled and will run (asyncio:
   // the list was emptied when the future finished).
-  if (done()) return 0;
-  std::size_t removed = 0;
-  auto it = std::remove_if(more_.begin(), more_.end(), [id](const Entry& e) { return e.id == id; });
-  removed += static_cast<std::size_t>(more_.end() - it);
-  more_.erase(it, more_.end());
-  if (first_.id == id) {
-    ++removed;
-    if (more_.empty()) {
-      first_ = Entry{};
-    } else {
-      first_ = std::move(more_.front());
-      more_.erase(more_.begin());
-    }
-  }
-  return removed;
+  return remove_if([id](CallbackLink* link) {
+    if (link->kind != CallbackLink::Kind::function || static_cast<CallbackNode*>(link)->id != id) return false;
+    delete static_cast<CallbackNode*>(link);
+    return true;
+  });
+}
+
+void FutureStateBase::add_waiter(TaskWaiter& waiter) noexcept {
+  waiter.linked = true;
+  append(&waiter);
+}
+
+void FutureStateBase::remove_waiter(TaskWaiter& waiter) noexcept {
+  remove_if([&waiter](CallbackLink* link) { return link == &waiter; });
+  waiter.linked = false;
 }
 
 void FutureStateBase::finish(Status status) {
   status_ = status;
-  const std::size_t count = entry_count();
-  for (std::size_t i = 0; i < count; ++i) schedule_callback(i);
+  CallbackLink* link = take_callbacks();
+  while (link) {
+    CallbackLink* next = link->next;
+    schedule(link);
+    link = next;
+  }
 }
 
-void FutureStateBase::schedule_callback(std::size_t index) {
-  // A future finished while the loop is closing (a frame's destructor did
-  // it) has nowhere to run its callbacks; asyncio would fail the same way.
-  if (loop_->is_closed()) return;
-  loop_->enqueue([self = Ref<FutureStateBase>(this), index] { self->run_callback(index); });
+void FutureStateBase::schedule(CallbackLink* link) {
+  if (link->kind == CallbackLink::Kind::waiter) {
+    auto* waiter = static_cast<TaskWaiter*>(link);
+    waiter->linked = false;
+    // A future finished while the loop closes (a frame's destructor did it)
+    // has nowhere to run callbacks; the pending task is destroyed anyway.
+    if (loop_->is_closed()) return;
+    // A raw pointer is safe: a pending task keeps itself alive, and close()
+    // drops queued steps before it destroys pending tasks.
+    TaskStateBase* task = waiter->task;
+    loop_->enqueue([task] { task->step(); });
+    return;
+  }
+  RunCallback run(this, static_cast<CallbackNode*>(link));
+  if (loop_->is_closed()) return;  // frees the node
+  loop_->enqueue(std::move(run));
 }
 
-void FutureStateBase::run_callback(std::size_t index) {
-  // Moved out first: the callback may add callbacks and grow more_.
-  DoneCallback callback = std::move(entry(index).callback);
-  if (callback) callback(*this);
+FutureStateBase::~FutureStateBase() {
+  report_unretrieved_exception();
+  // Only a future that never finished can still hold callbacks here.
+  for (CallbackLink* link = take_callbacks(); link;) {
+    CallbackLink* next = link->next;
+    if (link->kind == CallbackLink::Kind::function) {
+      delete static_cast<CallbackNode*>(link);
+    } else {
+      static_cast<TaskWaiter*>(link)->linked = false;
+    }
+    link = next;
+  }
+  --loop_->live_futures_;
 }
 
 }  // namespace aiouv::detail

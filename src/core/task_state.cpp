@@ -7,7 +7,7 @@ namespace {
 // asyncio's _task_name_counter is process-wide; per thread is enough for
 // names (each loop sees Task-1, Task-2, ... in creation order) and keeps an
 // atomic off the create_task path.
-thread_local std::uint64_t task_counter = 0;
+thread_local std::uint32_t task_counter = 0;
 
 std::string describe(const std::exception_ptr& error) {
   try {
@@ -151,12 +151,13 @@ void TaskStateBase::release_self() noexcept {
   }
 }
 
-void TaskStateBase::suspend_on(FutureStateBase& future, std::coroutine_handle<> leaf) {
+void TaskStateBase::suspend_on(FutureStateBase& future, TaskWaiter& waiter, std::coroutine_handle<> leaf) {
   if (&future == this) throw RuntimeError("Task cannot await on itself: " + repr());
   if (&future.loop() != &loop()) {
     throw RuntimeError("Task " + repr() + " got Future " + future.repr() + " attached to a different loop");
   }
-  future.add_done_callback([self = Ref<TaskStateBase>(this)](FutureStateBase&) { self->step(); });
+  waiter.task = this;
+  future.add_waiter(waiter);
   leaf_ = leaf;
   fut_waiter_ = Ref<FutureStateBase>(&future);
   if (must_cancel_ && future.cancel(cancel_message())) must_cancel_ = false;
@@ -180,8 +181,9 @@ void TaskStateBase::destroy_pending() {
   context.future = AnyFuture(this);
   context.object = repr();
   loop().call_exception_handler(context);
-  fut_waiter_.reset();
+  // The frame first: its awaiter unlinks from fut_waiter_, still alive.
   if (root_) std::exchange(root_, nullptr).destroy();
+  fut_waiter_.reset();
   release_self();
 }
 
@@ -198,7 +200,8 @@ void SleepAwaiter::suspend(TaskStateBase& task, std::coroutine_handle<> awaiting
   timer_ = loop.call_later(delay_, [future = future_] {
     if (!future->done()) future->finish_with_value();
   });
-  task.suspend_on(*future_, awaiting);
+  waiter_.future = future_.get();
+  task.suspend_on(*future_, waiter_, awaiting);
 }
 
 void SleepAwaiter::await_resume() {

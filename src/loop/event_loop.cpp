@@ -94,9 +94,7 @@ Handle& Handle::operator=(Handle&& other) noexcept {
   return *this;
 }
 
-Handle::~Handle() {
-  if (threadsafe_) threadsafe_->release();
-}
+void Handle::release_threadsafe() noexcept { threadsafe_->release(); }
 
 void Handle::cancel() noexcept {
   if (cancelled_) return;
@@ -161,6 +159,7 @@ void EventLoop::close() {
   if (closed_) return;
   if (debug_) logger()->debug("Close event loop");
   closed_ = true;
+  closed_or_debug_ = true;
 
   std::vector<detail::ThreadsafeCall*> dropped;
   {

@@ -14,4 +14,15 @@ void ReadyQueue::reallocate(std::size_t new_capacity) {
   mask_ = new_mask;
 }
 
+void ReadyQueue::shrink() noexcept {
+  std::size_t target = kShrinkAbove;
+  while (target < size() * 2) target *= 2;
+  try {
+    reallocate(target);
+    retired_.clear();
+  } catch (...) {
+    // Keeping the big ring is fine.
+  }
+}
+
 }  // namespace aiouv::detail

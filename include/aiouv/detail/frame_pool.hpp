@@ -7,8 +7,9 @@ namespace aiouv::detail {
 
 /// Per-thread recycling allocator for coroutine frames and future/task
 /// states, the objects every create_task makes and frees (asio recycles
-/// frames the same way). Blocks are grouped in 16-byte size classes up to
-/// 1 KiB; larger requests go straight to operator new.
+/// frames the same way). Blocks come in 16-byte size classes up to 1 KiB,
+/// carved from 64 KiB slabs (no per-block malloc header); larger requests go
+/// straight to operator new. The pool keeps its peak size.
 void* pool_allocate(std::size_t size);
 void pool_deallocate(void* block, std::size_t size) noexcept;
 

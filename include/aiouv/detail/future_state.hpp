@@ -21,6 +21,25 @@ class EventLoop;
 
 namespace aiouv::detail {
 
+class TaskStateBase;
+
+/// A node of a future's done-callback list. Task wake-ups (TaskWaiter) live
+/// inside the awaiter, in the suspended coroutine frame, so awaiting a
+/// future allocates nothing; user callbacks are heap nodes.
+struct CallbackLink {
+  enum class Kind : std::uint8_t { waiter, function };
+  explicit CallbackLink(Kind k) noexcept : kind(k) {}
+  CallbackLink* next = nullptr;
+  Kind kind;
+  bool linked = false;  // waiters only: in a pending future's list
+};
+
+/// The wake-up of a task suspended on a future.
+struct TaskWaiter : CallbackLink {
+  TaskWaiter() noexcept : CallbackLink(Kind::waiter) {}
+  TaskStateBase* task = nullptr;
+};
+
 /// Where a future keeps its value; empty for void.
 template <class T>
 struct ResultSlot {
@@ -71,7 +90,13 @@ class FutureStateBase : public PoolAllocated {
 
   /// asyncio Future.result() minus the value: throws CancelledError,
   /// InvalidStateError("Result is not ready.") or the stored exception.
-  void check_result();
+  void check_result() {
+    if (status_ == Status::finished && !exception_) [[likely]] {
+      log_traceback_ = false;
+      return;
+    }
+    check_result_slow();
+  }
   /// asyncio Future.exception().
   std::exception_ptr exception();
   /// The stored exception without marking it retrieved (nullptr if none).
@@ -79,10 +104,17 @@ class FutureStateBase : public PoolAllocated {
 
   std::uint64_t add_done_callback(DoneCallback callback);
   std::size_t remove_done_callback(std::uint64_t id);
+  /// Links a task's wake-up; the future must be pending.
+  void add_waiter(TaskWaiter& waiter) noexcept;
+  /// Unlinks a wake-up that will not be needed (its frame is going away).
+  void remove_waiter(TaskWaiter& waiter) noexcept;
 
   /// asyncio's repr, e.g. "<Future pending>" or "<Task finished name='Task-1'>".
   virtual std::string repr() const;
   static const char* status_name(Status status) noexcept;
+
+ private:
+  void check_result_slow();
 
  protected:
   /// Moves to a final state and schedules the done callbacks.
@@ -98,16 +130,15 @@ class FutureStateBase : public PoolAllocated {
   void report_unretrieved_exception() noexcept;
 
  private:
-  struct Entry {
-    std::uint64_t id = 0;
-    DoneCallback callback;
-  };
-  // Index 0 lives inline: a task awaiting a future registers one callback,
-  // and that must not allocate.
-  Entry& entry(std::size_t index) noexcept { return index == 0 ? first_ : more_[index - 1]; }
-  std::size_t entry_count() const noexcept { return first_.id == 0 ? 0 : 1 + more_.size(); }
-  void schedule_callback(std::size_t index);
-  void run_callback(std::size_t index);
+  struct CallbackNode;
+  class RunCallback;
+  void append(CallbackLink* link) noexcept;
+  /// Unlinks every link for which `drop(link)` is true; returns how many.
+  template <class Drop>
+  std::size_t remove_if(Drop&& drop) noexcept;
+  /// Takes the whole list, in order, as a null-terminated chain.
+  CallbackLink* take_callbacks() noexcept;
+  void schedule(CallbackLink* link);
 
   EventLoop* loop_;
   void* slot_;
@@ -115,11 +146,12 @@ class FutureStateBase : public PoolAllocated {
   Status status_ = Status::pending;
   bool is_task_;
   bool log_traceback_ = false;  // an exception nobody retrieved yet
-  std::uint64_t next_callback_id_ = 1;
+  std::uint32_t next_callback_id_ = 1;
   std::exception_ptr exception_;
   std::unique_ptr<std::string> cancel_message_;
-  Entry first_;
-  std::vector<Entry> more_;
+  // Circular list in registration order: last_callback_->next is the
+  // first. One pointer instead of head and tail keeps states small.
+  CallbackLink* last_callback_ = nullptr;
 };
 
 /// A plain future's state: the base plus a slot for T.

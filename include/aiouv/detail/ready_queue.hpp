@@ -49,8 +49,13 @@ class ReadyQueue {
   std::uint64_t head_ticket() const noexcept { return head_; }
   std::uint64_t tail_ticket() const noexcept { return tail_; }
 
-  /// Frees rings replaced while callbacks from them were still running.
-  void release_retired() noexcept { retired_.clear(); }
+  /// Frees rings replaced while callbacks from them were still running,
+  /// and gives back most of a ring that a burst left mostly empty. Call
+  /// between drains, when no callback is running.
+  void release_retired() noexcept {
+    retired_.clear();
+    if (capacity() > kShrinkAbove && size() * 4 < capacity()) [[unlikely]] shrink();
+  }
 
   /// Drops every queued callback (EventLoop::close).
   void clear() noexcept {
@@ -58,8 +63,10 @@ class ReadyQueue {
   }
 
  private:
+  static constexpr std::size_t kShrinkAbove = 4096;
   std::size_t capacity() const noexcept { return mask_ + 1; }
   void reallocate(std::size_t new_capacity);
+  void shrink() noexcept;
 
   std::unique_ptr<Callback[]> slots_;
   std::size_t mask_ = 0;

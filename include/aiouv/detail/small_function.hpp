@@ -16,6 +16,9 @@ class SmallFunction;
 /// bytes inline, so scheduling a typical callback (a lambda capturing up to
 /// three pointers) never touches the heap. Larger callables fall back to one
 /// heap allocation.
+///
+/// Layout: the inline buffer plus one pointer to a per-type table, 32 bytes
+/// in all, so a ring of queued callbacks stays small enough for L1.
 template <class R, class... Args, std::size_t Capacity>
 class SmallFunction<R(Args...), Capacity> {
  public:
@@ -37,13 +40,11 @@ class SmallFunction<R(Args...), Capacity> {
       take(f);
     } else if constexpr (fits_inline<D>) {
       ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));
-      invoke_ = &invoke_inline<D>;
-      if constexpr (!std::is_trivially_copyable_v<D>) manage_ = &manage_inline<D>;
+      ops_ = &inline_ops<D>;
     } else {
       D* heap = new D(std::forward<F>(f));
       std::memcpy(storage_, &heap, sizeof heap);
-      invoke_ = &invoke_heap<D>;
-      manage_ = &manage_heap<D>;
+      ops_ = &heap_ops<D>;
     }
   }
 
@@ -61,14 +62,15 @@ class SmallFunction<R(Args...), Capacity> {
 
   /// Destroys the stored callable now, releasing whatever it captured.
   void reset() noexcept {
-    if (manage_) manage_(storage_, nullptr);
-    invoke_ = nullptr;
-    manage_ = nullptr;
+    if (ops_) {
+      if (ops_->manage) ops_->manage(storage_, nullptr);
+      ops_ = nullptr;
+    }
   }
 
-  explicit operator bool() const noexcept { return invoke_ != nullptr; }
+  explicit operator bool() const noexcept { return ops_ != nullptr; }
 
-  R operator()(Args... args) { return invoke_(storage_, std::forward<Args>(args)...); }
+  R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }
 
   /// True when a callable of type F is stored without a heap allocation.
   template <class F>
@@ -77,11 +79,13 @@ class SmallFunction<R(Args...), Capacity> {
       std::is_nothrow_move_constructible_v<F>;
 
  private:
-  // One function does both jobs so that a trivially copyable callable needs
-  // no manager at all: moves are memcpy and destruction is a no-op.
-  // manage(self, dst): dst != nullptr moves *self into dst; dst == nullptr destroys.
-  using Invoke = R (*)(void*, Args&&...);
-  using Manage = void (*)(void*, void*) noexcept;
+  // manage(self, dst): dst != nullptr moves *self into dst (leaving *self
+  // destroyed); dst == nullptr destroys. Null for trivially copyable
+  // callables: moves are memcpy and destruction is a no-op.
+  struct Ops {
+    R (*invoke)(void*, Args&&...);
+    void (*manage)(void*, void*) noexcept;
+  };
 
   template <class D>
   static R invoke_inline(void* s, Args&&... args) {
@@ -112,21 +116,23 @@ class SmallFunction<R(Args...), Capacity> {
     }
   }
 
+  template <class D>
+  static constexpr Ops inline_ops{&invoke_inline<D>,
+                                  std::is_trivially_copyable_v<D> ? nullptr : &manage_inline<D>};
+  template <class D>
+  static constexpr Ops heap_ops{&invoke_heap<D>, &manage_heap<D>};
+
   void take(SmallFunction& other) noexcept {
-    if (other.manage_) {
-      other.manage_(other.storage_, storage_);
+    if (other.ops_ && other.ops_->manage) {
+      other.ops_->manage(other.storage_, storage_);
     } else {
       std::memcpy(storage_, other.storage_, Capacity);
     }
-    invoke_ = other.invoke_;
-    manage_ = other.manage_;
-    other.invoke_ = nullptr;
-    other.manage_ = nullptr;
+    ops_ = std::exchange(other.ops_, nullptr);
   }
 
   alignas(void*) unsigned char storage_[Capacity]{};
-  Invoke invoke_ = nullptr;
-  Manage manage_ = nullptr;
+  const Ops* ops_ = nullptr;
 };
 
 }  // namespace aiouv::detail

@@ -38,8 +38,9 @@ class TaskStateBase : public FutureStateBase {
   /// One asyncio `__step`: resumes the suspended coroutine.
   void step();
 
-  /// Called by awaiters from await_suspend: park `leaf` until `future` is done.
-  void suspend_on(FutureStateBase& future, std::coroutine_handle<> leaf);
+  /// Called by awaiters from await_suspend: park `leaf` until `future` is
+  /// done. `waiter` lives in the awaiter and must stay put until woken.
+  void suspend_on(FutureStateBase& future, TaskWaiter& waiter, std::coroutine_handle<> leaf);
   /// Park `leaf` for exactly one loop iteration (sleep(0)).
   void suspend_yield(std::coroutine_handle<> leaf);
   /// Called by awaiters from await_resume: throws CancelledError if this step
@@ -70,12 +71,25 @@ class TaskStateBase : public FutureStateBase {
   std::coroutine_handle<> leaf_;  // the innermost suspended coroutine
   Ref<FutureStateBase> fut_waiter_;
   std::unique_ptr<std::string> name_;
-  std::uint64_t number_;
+  std::uint32_t number_;  // "Task-N"
   std::uint32_t cancels_requested_ = 0;
   bool must_cancel_ = false;
   bool cancel_on_resume_ = false;
   bool started_ = false;
   bool holds_self_ = false;
+};
+
+/// The TaskWaiter an awaiter embeds: unlinks itself if its frame is
+/// destroyed while still waiting (a pending task destroyed at close()).
+class ScopedWaiter : public TaskWaiter {
+ public:
+  ScopedWaiter() noexcept = default;
+  ScopedWaiter(const ScopedWaiter&) = delete;
+  ScopedWaiter& operator=(const ScopedWaiter&) = delete;
+  ~ScopedWaiter() {
+    if (linked && future) future->remove_waiter(*this);
+  }
+  FutureStateBase* future = nullptr;
 };
 
 /// A task state for Coro<T>::promise_type (P) producing T.

@@ -24,6 +24,8 @@ namespace aiouv {
 template <class T = void>
 class [[nodiscard]] Coro {
  public:
+  /// The coroutine promise (internal): lazy start, result storage, frames
+  /// from the per-thread pool.
   struct promise_type : detail::CoroPromise<T> {
     Coro get_return_object() noexcept {
       return Coro(std::coroutine_handle<promise_type>::from_promise(*this));
@@ -48,6 +50,8 @@ class [[nodiscard]] Coro {
   /// False for a moved-from Coro or one handed to a task.
   explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
 
+  /// `co_await coro`: starts the child by symmetric transfer and resumes
+  /// the awaiting coroutine when the child ends.
   class Awaiter {
    public:
     explicit Awaiter(handle_type child) noexcept : child_(child) {}
@@ -64,6 +68,7 @@ class [[nodiscard]] Coro {
     handle_type child_;
   };
 
+  /// Runs the coroutine inline; RuntimeError if it was already awaited.
   Awaiter operator co_await() && { return Awaiter(checked_handle()); }
   Awaiter operator co_await() & { return Awaiter(checked_handle()); }
 

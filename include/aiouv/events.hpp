@@ -49,6 +49,7 @@ class LoopCore;
 /// thread. A Handle must not outlive its loop.
 class Handle {
  public:
+  /// An empty handle; cancel() does nothing.
   Handle() noexcept = default;
   Handle(Handle&& other) noexcept;
   Handle& operator=(Handle&& other) noexcept;
@@ -78,6 +79,7 @@ class Handle {
 /// loop-thread only, must not outlive its loop.
 class TimerHandle {
  public:
+  /// An empty handle; cancel() does nothing.
   TimerHandle() noexcept = default;
   TimerHandle(TimerHandle&& other) noexcept
       : loop_(std::exchange(other.loop_, nullptr)),
@@ -178,16 +180,20 @@ class EventLoop {
 
   /// Runs until stop() is called.
   void run_forever();
-  /// Runs until the coroutine (wrapped in a task), task or future is done;
-  /// returns its result or rethrows its exception.
+  /// Runs until the coroutine (wrapped in a task) is done; returns its
+  /// result or rethrows its exception.
   template <class T>
   T run_until_complete(Coro<T> coro);
+  /// Runs until the task or future is done; returns its result (a copy,
+  /// unless T is move-only) or rethrows its exception.
   template <class T>
   T run_until_complete(Future<T> future);
   /// Stops run_forever() after the current batch of callbacks; if called
   /// before run_forever(), that call runs one iteration and returns.
   void stop() noexcept;
+  /// True inside run_forever() / run_until_complete().
   bool is_running() const noexcept { return running_; }
+  /// True once close() was called.
   bool is_closed() const noexcept { return closed_; }
   /// Drops pending callbacks and timers, destroys pending tasks (reporting
   /// each), closes aiouv's libuv handles and, for an owned loop, the
@@ -256,6 +262,7 @@ class EventLoop {
   Task<T> create_task(Coro<T> coro, std::string name = {});
   /// Sets (or with nullptr, removes) the task factory.
   void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
+  /// The task factory; empty if none is set.
   const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
 
   // ---- errors and debugging ----
@@ -264,6 +271,7 @@ class EventLoop {
   using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
   /// Sets (or with nullptr, resets) the exception handler.
   void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+  /// The exception handler; empty when the default one is in use.
   const ExceptionHandler& get_exception_handler() const noexcept { return exception_handler_; }
   /// Logs the context as an error on the "aiouv" logger.
   void default_exception_handler(const ExceptionContext& context);
@@ -277,6 +285,7 @@ class EventLoop {
     debug_ = enabled;
     closed_or_debug_ = closed_ || debug_;
   }
+  /// True in debug mode.
   bool get_debug() const noexcept { return debug_; }
   /// Threshold of the slow-callback warning (asyncio's default, 100 ms).
   Clock::duration slow_callback_duration = std::chrono::milliseconds(100);

@@ -66,7 +66,9 @@ class AnyFuture {
   /// asyncio's repr: "<Future pending>", "<Task finished name='Task-3'>", ...
   std::string repr() const { return state_->repr(); }
 
+  /// False for an empty handle.
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+  /// True if both refer to the same future.
   friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
     return a.state_ == b.state_;
   }
@@ -176,9 +178,12 @@ class [[nodiscard]] Future : public AnyFuture {
         });
   }
 
+  /// `co_await fut`: the result as `const T&`, without a trip through the
+  /// loop if the future is already done.
   detail::FutureAwaiter<T, false> operator co_await() const& noexcept {
     return detail::FutureAwaiter<T, false>(state_.get());
   }
+  /// `co_await std::move(fut)`: moves the result out.
   detail::FutureAwaiter<T, true> operator co_await() && noexcept {
     return detail::FutureAwaiter<T, true>(state_.get());
   }

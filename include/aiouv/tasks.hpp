@@ -25,6 +25,7 @@ class TaskMethods {
  public:
   /// The task's name: "Task-N" unless set.
   std::string get_name() const { return task_state().name(); }
+  /// Renames the task.
   void set_name(std::string name) { task_state().set_name(std::move(name)); }
   /// The number of pending cancellation requests (asyncio 3.11+).
   std::uint32_t cancelling() const noexcept { return task_state().cancelling(); }

@@ -8,13 +8,13 @@
 namespace aiouv::detail {
 namespace {
 
+#ifndef AIOUV_DISABLE_FRAME_POOL
+
 constexpr std::size_t kGranule = 16;
 constexpr std::size_t kClasses = 64;  // blocks up to 1 KiB
 constexpr std::size_t kSlabBytes = 64 * 1024;
 
-[[maybe_unused]] std::size_t class_of(std::size_t size) noexcept { return (size + kGranule - 1) / kGranule - 1; }
-
-#ifndef AIOUV_DISABLE_FRAME_POOL
+std::size_t class_of(std::size_t size) noexcept { return (size + kGranule - 1) / kGranule - 1; }
 
 struct FreeBlock {
   FreeBlock* next;

@@ -1,6 +1,8 @@
 // asyncio.Task's step machine.
 #include <aiouv/events.hpp>
 
+#include "describe.hpp"
+
 
 namespace aiouv::detail {
 namespace {
@@ -9,17 +11,6 @@ namespace {
 // atomic off the create_task path.
 thread_local std::uint32_t task_counter = 0;
 
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (const CancelledError& e) {
-    return "CancelledError(" + e.message() + ")";
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 }  // namespace
 
 TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
@@ -62,7 +53,7 @@ std::string TaskStateBase::repr() const {
     case Status::finished: text += "finished"; break;
   }
   text += " name='" + name() + "'";
-  if (status() == Status::finished && peek_exception()) text += " exception=" + describe(peek_exception());
+  if (status() == Status::finished && peek_exception()) text += " exception=" + describe_exception(peek_exception());
   return text + ">";
 }
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "../core/describe.hpp"
 #include "loop_core.hpp"
 #include "running_loop.hpp"
 
@@ -58,19 +59,6 @@ class CallbackScope {
   int& depth_;
   RunningLoopScope running_;
 };
-
-std::string describe_exception(const std::exception_ptr& error) {
-  if (!error) return {};
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (const CancelledError& e) {
-    return "CancelledError(" + e.message() + ")";
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 
 }  // namespace
 }  // namespace detail

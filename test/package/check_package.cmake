@@ -1,5 +1,6 @@
 # Installs the build tree into a scratch prefix, then builds a tiny consumer
-# against it twice: with find_package(aiouv) and with pkg-config.
+# three ways: find_package(aiouv) on the install, pkg-config on the install,
+# and add_subdirectory on the source tree.
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
@@ -46,5 +47,21 @@ if(PKG_CONFIG)
   if(NOT rc EQUAL 0 OR NOT out STREQUAL "consumer: 42\n")
     message(FATAL_ERROR "the pkg-config consumer did not run right (${rc}): ${out}")
   endif()
+endif()
+# add_subdirectory: aiouv as a subproject (its tests and samples stay off).
+execute_process(
+  COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/test/package/subdir_consumer" -B "${WORK_DIR}/subdir"
+    -DAIOUV_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release
+  RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring the add_subdirectory consumer failed (${rc})")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/subdir" -j 2 RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building the add_subdirectory consumer failed (${rc})")
+endif()
+execute_process(COMMAND "${WORK_DIR}/subdir/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0 OR NOT out STREQUAL "consumer: 42\n")
+  message(FATAL_ERROR "the add_subdirectory consumer did not run right (${rc}): ${out}")
 endif()
 message(STATUS "package consumer OK")

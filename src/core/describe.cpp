@@ -1,0 +1,20 @@
+#include "describe.hpp"
+
+#include <aiouv/exceptions.hpp>
+
+namespace aiouv::detail {
+
+std::string describe_exception(const std::exception_ptr& error) {
+  if (!error) return {};
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (const CancelledError& e) {
+    return "CancelledError(" + e.message() + ")";
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace aiouv::detail

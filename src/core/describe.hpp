@@ -1,0 +1,15 @@
+#ifndef AIOUV_SRC_CORE_DESCRIBE_HPP_INCLUDED
+#define AIOUV_SRC_CORE_DESCRIBE_HPP_INCLUDED
+
+#include <exception>
+#include <string>
+
+namespace aiouv::detail {
+
+/// A one-line description of an exception for logs and reprs: what() for
+/// std::exception, "CancelledError(msg)" for cancellation.
+std::string describe_exception(const std::exception_ptr& error);
+
+}  // namespace aiouv::detail
+
+#endif

@@ -8,6 +8,7 @@
 #include <aiouv/events.hpp>
 #include <aiouv/exceptions.hpp>
 #include <aiouv/futures.hpp>
+#include <aiouv/locks.hpp>
 #include <aiouv/log.hpp>
 #include <aiouv/runners.hpp>
 #include <aiouv/tasks.hpp>

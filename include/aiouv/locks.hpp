@@ -1,0 +1,144 @@
+#ifndef AIOUV_LOCKS_HPP_INCLUDED
+#define AIOUV_LOCKS_HPP_INCLUDED
+
+/// \file
+/// asyncio's synchronisation primitives (so far: Lock, Event, Semaphore,
+/// BoundedSemaphore). Not thread-safe: for tasks of one loop, as asyncio's.
+///
+/// Each primitive binds to the running loop the first time a task has to
+/// wait on it; using it from another loop afterwards is a RuntimeError.
+/// Waiters are woken in FIFO order, and a waiter cancelled while waiting
+/// leaves the queue without taking the resource or losing a wake-up meant
+/// for someone else.
+
+#include <cstddef>
+#include <deque>
+#include <utility>
+
+#include <aiouv/events.hpp>
+#include <aiouv/tasks.hpp>
+
+namespace aiouv {
+
+namespace detail {
+
+/// The FIFO of futures tasks wait on, and the loop it is bound to.
+class WaiterQueue {
+ public:
+  /// A new pending future at the back of the queue.
+  Future<void> enqueue(const char* owner);
+  /// Removes `waiter` (it finished or was cancelled).
+  void remove(const Future<void>& waiter) noexcept;
+  std::deque<Future<void>>& futures() noexcept { return waiters_; }
+  const std::deque<Future<void>>& futures() const noexcept { return waiters_; }
+
+ private:
+  EventLoop* loop_ = nullptr;
+  std::deque<Future<void>> waiters_;
+};
+
+}  // namespace detail
+
+/// asyncio.Lock: a mutex for tasks. An uncontended acquire() completes
+/// without a trip through the loop.
+class Lock {
+ public:
+  Lock() = default;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+  /// Waits until the lock is free and takes it; returns true.
+  Coro<bool> acquire();
+  /// Frees the lock and wakes the first waiter. RuntimeError("Lock is not
+  /// acquired.") if it is not held.
+  void release();
+  /// True while held.
+  bool locked() const noexcept { return locked_; }
+
+  /// Releases the lock it holds when destroyed (`auto g = co_await
+  /// lock.scoped();`).
+  class [[nodiscard]] Guard {
+   public:
+    explicit Guard(Lock* lock) noexcept : lock_(lock) {}
+    Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
+    Guard& operator=(Guard&&) = delete;
+    ~Guard() {
+      if (lock_) lock_->release();
+    }
+    /// Releases early.
+    void unlock() {
+      if (lock_) std::exchange(lock_, nullptr)->release();
+    }
+
+   private:
+    Lock* lock_;
+  };
+  /// acquire(), then a Guard that releases.
+  Coro<Guard> scoped();
+
+ private:
+  void wake_up_first();
+  bool locked_ = false;
+  detail::WaiterQueue waiters_;
+};
+
+/// asyncio.Event: a flag tasks can wait for.
+class Event {
+ public:
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  /// Returns (true) once the flag is set; at once if it already is.
+  Coro<bool> wait();
+  /// Sets the flag and wakes every waiter.
+  void set();
+  /// Clears the flag; later wait() calls block again.
+  void clear() noexcept { value_ = false; }
+  /// The flag.
+  bool is_set() const noexcept { return value_; }
+
+ private:
+  bool value_ = false;
+  detail::WaiterQueue waiters_;
+};
+
+/// asyncio.Semaphore: a counter of available slots.
+class Semaphore {
+ public:
+  /// std::invalid_argument("Semaphore initial value must be >= 0") if
+  /// `value` is negative.
+  explicit Semaphore(long value = 1);
+  Semaphore(const Semaphore&) = delete;
+  Semaphore& operator=(const Semaphore&) = delete;
+  virtual ~Semaphore() = default;
+
+  /// Takes a slot, waiting (FIFO) while none is free; returns true.
+  Coro<bool> acquire();
+  /// Gives a slot back and wakes the next waiter.
+  virtual void release();
+  /// True if acquire() would have to wait.
+  bool locked() const noexcept;
+
+ protected:
+  long value_;
+
+ private:
+  bool wake_up_next();
+  detail::WaiterQueue waiters_;
+};
+
+/// asyncio.BoundedSemaphore: release() beyond the initial value is an
+/// error (std::invalid_argument "BoundedSemaphore released too many times").
+class BoundedSemaphore : public Semaphore {
+ public:
+  explicit BoundedSemaphore(long value = 1) : Semaphore(value), bound_(value) {}
+  void release() override;
+
+ private:
+  long bound_;
+};
+
+}  // namespace aiouv
+
+#endif

@@ -105,6 +105,7 @@ class QueueShutDown : public std::runtime_error {
 class BrokenBarrierError : public std::runtime_error {
  public:
   BrokenBarrierError() : std::runtime_error("barrier is broken") {}
+  explicit BrokenBarrierError(const std::string& message) : std::runtime_error(message) {}
 };
 
 /// `sendfile` is not possible for this transport or file and fallback is off.

@@ -2,8 +2,9 @@
 #define AIOUV_LOCKS_HPP_INCLUDED
 
 /// \file
-/// asyncio's synchronisation primitives (so far: Lock, Event, Semaphore,
-/// BoundedSemaphore). Not thread-safe: for tasks of one loop, as asyncio's.
+/// asyncio's synchronisation primitives: Lock, Event, Condition, Semaphore,
+/// BoundedSemaphore, Barrier. Not thread-safe: for tasks of one loop, as
+/// asyncio's.
 ///
 /// Each primitive binds to the running loop the first time a task has to
 /// wait on it; using it from another loop afterwards is a RuntimeError.
@@ -13,6 +14,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <utility>
 
 #include <aiouv/events.hpp>
@@ -103,6 +105,50 @@ class Event {
   detail::WaiterQueue waiters_;
 };
 
+/// asyncio.Condition (3.13 semantics): tasks wait, with a lock held, until
+/// notified. A waiter cancelled after it was notified passes the
+/// notification on, so no wake-up is lost.
+class Condition {
+ public:
+  /// Uses `lock` (not owned, must outlive the condition) or a lock of its own.
+  explicit Condition(Lock* lock = nullptr);
+  Condition(const Condition&) = delete;
+  Condition& operator=(const Condition&) = delete;
+
+  /// The underlying lock's operations.
+  Coro<bool> acquire() { return lock_->acquire(); }
+  void release() { lock_->release(); }
+  bool locked() const noexcept { return lock_->locked(); }
+  /// acquire(), then a guard that releases (`async with cond:`).
+  Coro<Lock::Guard> scoped() { return lock_->scoped(); }
+
+  /// Releases the lock, waits for a notification, re-acquires the lock
+  /// (even when cancelled) and returns true. RuntimeError("cannot wait on
+  /// un-acquired lock") without the lock.
+  Coro<bool> wait();
+  /// Waits until `predicate()` is true and returns its value.
+  template <class Predicate>
+  Coro<bool> wait_for(Predicate predicate) {
+    bool result = static_cast<bool>(predicate());
+    while (!result) {
+      co_await wait();
+      result = static_cast<bool>(predicate());
+    }
+    co_return result;
+  }
+  /// Wakes up to `n` waiters (FIFO). RuntimeError("cannot notify on
+  /// un-acquired lock") without the lock.
+  void notify(std::size_t n = 1);
+  /// Wakes every waiter.
+  void notify_all() { notify(waiters_.futures().size()); }
+
+ private:
+  void wake(std::size_t n);
+  std::unique_ptr<Lock> own_lock_;
+  Lock* lock_;
+  detail::WaiterQueue waiters_;
+};
+
 /// asyncio.Semaphore: a counter of available slots.
 class Semaphore {
  public:
@@ -137,6 +183,42 @@ class BoundedSemaphore : public Semaphore {
 
  private:
   long bound_;
+};
+
+/// asyncio.Barrier: `parties` tasks wait until all have arrived, then all
+/// go on; reusable. reset() and abort() break the waiters with
+/// BrokenBarrierError.
+class Barrier {
+ public:
+  /// std::invalid_argument("parties must be > 0") if parties < 1.
+  explicit Barrier(std::size_t parties);
+  Barrier(const Barrier&) = delete;
+  Barrier& operator=(const Barrier&) = delete;
+
+  /// Waits for the other parties; returns this task's arrival index
+  /// (0 ... parties-1). BrokenBarrierError if the barrier is or becomes
+  /// broken or reset.
+  Coro<std::size_t> wait();
+  /// Back to the empty state; tasks waiting now get BrokenBarrierError.
+  Coro<void> reset();
+  /// Breaks the barrier: current and future wait() calls fail.
+  Coro<void> abort();
+
+  std::size_t parties() const noexcept { return parties_; }
+  /// Tasks waiting in the filling phase.
+  std::size_t n_waiting() const noexcept { return state_ == State::filling ? count_ : 0; }
+  bool broken() const noexcept { return state_ == State::broken; }
+
+ private:
+  enum class State { filling, draining, resetting, broken };
+  Coro<void> block();
+  Coro<void> wait_for_release();
+  void exit();
+
+  Condition cond_;
+  std::size_t parties_;
+  std::size_t count_ = 0;
+  State state_ = State::filling;
 };
 
 }  // namespace aiouv

@@ -92,6 +92,126 @@ void Event::set() {
   }
 }
 
+// ---- Condition ----
+
+Condition::Condition(Lock* lock) {
+  if (!lock) {
+    own_lock_ = std::make_unique<Lock>();
+    lock = own_lock_.get();
+  }
+  lock_ = lock;
+}
+
+Coro<bool> Condition::wait() {
+  if (!locked()) throw RuntimeError("cannot wait on un-acquired lock");
+  release();
+  std::exception_ptr error;
+  Future<void> waiter;
+  try {
+    waiter = waiters_.enqueue("asyncio.locks.Condition");
+    co_await waiter;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (waiter) waiters_.remove(waiter);
+  // The lock must be held again on the way out, even when cancelled; the
+  // most recent cancellation is the one re-raised.
+  for (;;) {
+    try {
+      co_await acquire();
+      break;
+    } catch (const CancelledError&) {
+      error = std::current_exception();
+    }
+  }
+  if (error) {
+    // We may have been notified before the error: hand the notification to
+    // another waiter (a spurious wake-up is allowed, a lost one is not).
+    wake(1);
+    std::rethrow_exception(error);
+  }
+  co_return true;
+}
+
+void Condition::notify(std::size_t n) {
+  if (!locked()) throw RuntimeError("cannot notify on un-acquired lock");
+  wake(n);
+}
+
+void Condition::wake(std::size_t n) {
+  std::size_t woken = 0;
+  for (Future<void>& waiter : waiters_.futures()) {
+    if (woken >= n) break;
+    if (!waiter.done()) {
+      ++woken;
+      waiter.set_result();
+    }
+  }
+}
+
+// ---- Barrier ----
+
+Barrier::Barrier(std::size_t parties) : parties_(parties) {
+  if (parties < 1) throw std::invalid_argument("parties must be > 0");
+}
+
+Coro<std::size_t> Barrier::wait() {
+  auto guard = co_await cond_.scoped();
+  co_await block();
+  const std::size_t index = count_++;
+  std::exception_ptr error;
+  try {
+    if (index + 1 == parties_) {
+      state_ = State::draining;  // the last arrival releases everyone
+      cond_.notify_all();
+    } else {
+      co_await wait_for_release();
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  --count_;
+  exit();
+  if (error) std::rethrow_exception(error);
+  co_return index;
+}
+
+Coro<void> Barrier::block() {
+  // Wait while the barrier drains or resets.
+  co_await cond_.wait_for([this] { return state_ != State::draining && state_ != State::resetting; });
+  if (state_ == State::broken) throw BrokenBarrierError("Barrier aborted");
+}
+
+Coro<void> Barrier::wait_for_release() {
+  co_await cond_.wait_for([this] { return state_ != State::filling; });
+  if (state_ == State::broken || state_ == State::resetting) {
+    throw BrokenBarrierError("Abort or reset of barrier");
+  }
+}
+
+void Barrier::exit() {
+  if (count_ == 0) {
+    if (state_ == State::resetting || state_ == State::draining) state_ = State::filling;
+    cond_.notify_all();
+  }
+}
+
+Coro<void> Barrier::reset() {
+  auto guard = co_await cond_.scoped();
+  if (count_ > 0) {
+    state_ = State::resetting;
+  } else {
+    state_ = State::filling;
+  }
+  cond_.notify_all();
+}
+
+Coro<void> Barrier::abort() {
+  auto guard = co_await cond_.scoped();
+  state_ = State::broken;
+  cond_.notify_all();
+}
+
 // ---- Semaphore ----
 
 Semaphore::Semaphore(long value) : value_(value) {

@@ -253,5 +253,146 @@ TEST_F(Locks, SemaphoreArgumentErrors) {
   EXPECT_FALSE(bounded.locked());
 }
 
+TEST_F(Locks, ConditionNotifyWakesInFifoOrderWithTheLockHeld) {
+  Condition cond;
+  std::vector<int> order;
+  auto waiter = [&](int id) -> Coro<void> {
+    auto guard = co_await cond.scoped();
+    EXPECT_TRUE(co_await cond.wait());
+    EXPECT_TRUE(cond.locked());
+    order.push_back(id);
+  };
+  std::vector<Task<void>> tasks;
+  for (int i = 0; i < 3; ++i) tasks.push_back(loop.create_task(waiter(i)));
+  auto notifier = [&]() -> Coro<void> {
+    co_await sleep(1ms);
+    auto guard = co_await cond.scoped();
+    cond.notify(2);
+    co_await sleep(1ms);  // still holding: nobody gets past wait() yet
+    EXPECT_TRUE(order.empty());
+    guard.unlock();
+    co_await sleep(1ms);
+    auto again = co_await cond.scoped();
+    cond.notify_all();
+  };
+  loop.run_until_complete(notifier());
+  for (auto& t : tasks) loop.run_until_complete(t);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
+TEST_F(Locks, ConditionErrorsWithoutTheLock) {
+  Condition cond;
+  EXPECT_EQ(error_of([&] { cond.notify(); }), "cannot notify on un-acquired lock");
+  EXPECT_EQ(error_of([&] { loop.run_until_complete(cond.wait()); }), "cannot wait on un-acquired lock");
+}
+
+TEST_F(Locks, ConditionWaitForAPredicate) {
+  Condition cond;
+  int value = 0;
+  auto consumer = [&]() -> Coro<int> {
+    auto guard = co_await cond.scoped();
+    co_await cond.wait_for([&] { return value >= 3; });
+    co_return value;
+  };
+  auto producer = [&]() -> Coro<void> {
+    for (int i = 0; i < 3; ++i) {
+      co_await sleep(0s);
+      auto guard = co_await cond.scoped();
+      ++value;
+      cond.notify_all();
+    }
+  };
+  Task<int> c = loop.create_task(consumer());
+  loop.run_until_complete(producer());
+  EXPECT_EQ(loop.run_until_complete(c), 3);
+}
+
+TEST_F(Locks, CancelledConditionWaiterReacquiresAndPassesTheNotificationOn) {
+  Condition cond;
+  std::vector<std::string> events;
+  auto waiter = [&](std::string name) -> Coro<void> {
+    auto guard = co_await cond.scoped();
+    try {
+      co_await cond.wait();
+      events.push_back(name + " notified");
+    } catch (const CancelledError&) {
+      EXPECT_TRUE(cond.locked()) << "the lock is held again even when cancelled";
+      events.push_back(name + " cancelled");
+      throw;
+    }
+  };
+  auto main = [&]() -> Coro<void> {
+    Task<void> a = create_task(waiter("a"));
+    Task<void> b = create_task(waiter("b"));
+    co_await sleep(0s);
+    {
+      auto guard = co_await cond.scoped();
+      cond.notify(1);  // meant for a ...
+      a.cancel();      // ... which is cancelled: b must get it instead
+    }
+    try {
+      co_await a;
+    } catch (const CancelledError&) {
+    }
+    co_await b;
+  };
+  loop.run_until_complete(main());
+  EXPECT_EQ(events, (std::vector<std::string>{"a cancelled", "b notified"}));
+  EXPECT_FALSE(cond.locked());
+}
+
+TEST_F(Locks, BarrierReleasesAllPartiesTogetherAndIsReusable) {
+  Barrier barrier(3);
+  EXPECT_EQ(barrier.parties(), 3u);
+  std::vector<std::size_t> indices;
+  int passed = 0;
+  auto party = [&]() -> Coro<void> {
+    for (int round = 0; round < 2; ++round) {
+      indices.push_back(co_await barrier.wait());
+      ++passed;
+    }
+  };
+  std::vector<Task<void>> tasks;
+  for (int i = 0; i < 3; ++i) tasks.push_back(loop.create_task(party()));
+  for (auto& t : tasks) loop.run_until_complete(t);
+  EXPECT_EQ(passed, 6);
+  std::sort(indices.begin(), indices.end());
+  EXPECT_EQ(indices, (std::vector<std::size_t>{0, 0, 1, 1, 2, 2}));
+  EXPECT_EQ(barrier.n_waiting(), 0u);
+  EXPECT_FALSE(barrier.broken());
+}
+
+TEST_F(Locks, BarrierAbortAndResetBreakWaiters) {
+  Barrier barrier(3);
+  auto party = [&]() -> Coro<std::string> {
+    try {
+      co_await barrier.wait();
+    } catch (const BrokenBarrierError& e) {
+      co_return e.what();
+    }
+    co_return "passed";
+  };
+  Task<std::string> a = loop.create_task(party());
+  auto resetter = [&]() -> Coro<void> {
+    co_await sleep(1ms);
+    EXPECT_EQ(barrier.n_waiting(), 1u);
+    co_await barrier.reset();
+  };
+  loop.run_until_complete(resetter());
+  EXPECT_EQ(loop.run_until_complete(a), "Abort or reset of barrier");
+  EXPECT_FALSE(barrier.broken());
+
+  Task<std::string> b = loop.create_task(party());
+  auto aborter = [&]() -> Coro<void> {
+    co_await sleep(1ms);
+    co_await barrier.abort();
+  };
+  loop.run_until_complete(aborter());
+  EXPECT_EQ(loop.run_until_complete(b), "Abort or reset of barrier");
+  EXPECT_TRUE(barrier.broken());
+  EXPECT_EQ(loop.run_until_complete(party()), "Barrier aborted");
+  EXPECT_EQ(error_of([] { Barrier zero(0); }), "parties must be > 0");
+}
+
 }  // namespace
 }  // namespace aiouv::test

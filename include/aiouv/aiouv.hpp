@@ -10,6 +10,7 @@
 #include <aiouv/futures.hpp>
 #include <aiouv/locks.hpp>
 #include <aiouv/log.hpp>
+#include <aiouv/queues.hpp>
 #include <aiouv/runners.hpp>
 #include <aiouv/tasks.hpp>
 

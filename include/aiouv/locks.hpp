@@ -29,8 +29,14 @@ class WaiterQueue {
  public:
   /// A new pending future at the back of the queue.
   Future<void> enqueue(const char* owner);
-  /// Removes `waiter` (it finished or was cancelled).
+  /// Removes `waiter` (it finished or was cancelled); absent is fine.
   void remove(const Future<void>& waiter) noexcept;
+  /// asyncio's _wakeup_next: pops waiters until one is still pending and
+  /// wakes it; false if there was none.
+  bool wake_next();
+  /// Pops and wakes every waiter.
+  void wake_all();
+  bool empty() const noexcept { return waiters_.empty(); }
   std::deque<Future<void>>& futures() noexcept { return waiters_; }
   const std::deque<Future<void>>& futures() const noexcept { return waiters_; }
 

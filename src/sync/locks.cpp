@@ -22,6 +22,26 @@ void WaiterQueue::remove(const Future<void>& waiter) noexcept {
   if (it != waiters_.end()) waiters_.erase(it);
 }
 
+bool WaiterQueue::wake_next() {
+  while (!waiters_.empty()) {
+    Future<void> waiter = std::move(waiters_.front());
+    waiters_.pop_front();
+    if (!waiter.done()) {
+      waiter.set_result();
+      return true;
+    }
+  }
+  return false;
+}
+
+void WaiterQueue::wake_all() {
+  while (!waiters_.empty()) {
+    Future<void> waiter = std::move(waiters_.front());
+    waiters_.pop_front();
+    if (!waiter.done()) waiter.set_result();
+  }
+}
+
 }  // namespace detail
 
 // ---- Lock ----

@@ -29,6 +29,10 @@ class WaiterQueue {
  public:
   /// A new pending future at the back of the queue.
   Future<void> enqueue(const char* owner);
+  /// Awaits `waiter` (from enqueue()), removes it from the queue whatever
+  /// happens, and returns the CancelledError it got instead of throwing it,
+  /// so that the primitive can fix its state before rethrowing.
+  Coro<std::exception_ptr> wait(Future<void> waiter);
   /// Removes `waiter` (it finished or was cancelled); absent is fine.
   void remove(const Future<void>& waiter) noexcept;
   /// asyncio's _wakeup_next: pops waiters until one is still pending and

@@ -193,4 +193,6 @@ T EventLoop::run_until_done(Future<T>& future, bool move_result) {
 
 }  // namespace aiouv
 
+#include <aiouv/detail/gather_impl.hpp>
+
 #endif

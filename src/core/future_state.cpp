@@ -206,6 +206,11 @@ void FutureStateBase::schedule(CallbackLink* link) {
 FutureStateBase::~FutureStateBase() {
   report_unretrieved_exception();
   // Only a future that never finished can still hold callbacks here.
+  drop_callbacks();
+  --loop_->live_futures_;
+}
+
+void FutureStateBase::drop_callbacks() noexcept {
   for (CallbackLink* link = take_callbacks(); link;) {
     CallbackLink* next = link->next;
     if (link->kind == CallbackLink::Kind::function) {
@@ -215,7 +220,6 @@ FutureStateBase::~FutureStateBase() {
     }
     link = next;
   }
-  --loop_->live_futures_;
 }
 
 }  // namespace aiouv::detail

@@ -175,6 +175,7 @@ void TaskStateBase::destroy_pending() {
   // The frame first: its awaiter unlinks from fut_waiter_, still alive.
   if (root_) std::exchange(root_, nullptr).destroy();
   fut_waiter_.reset();
+  drop_callbacks();  // this task will never finish; e.g. a gather waiting on it must not be kept alive
   release_self();
 }
 

@@ -17,6 +17,17 @@ Future<void> WaiterQueue::enqueue(const char* owner) {
   return waiter;
 }
 
+Coro<std::exception_ptr> WaiterQueue::wait(Future<void> waiter) {
+  std::exception_ptr cancelled;
+  try {
+    co_await waiter;
+  } catch (const CancelledError&) {
+    cancelled = std::current_exception();
+  }
+  remove(waiter);
+  co_return cancelled;
+}
+
 void WaiterQueue::remove(const Future<void>& waiter) noexcept {
   auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
   if (it != waiters_.end()) waiters_.erase(it);
@@ -53,14 +64,7 @@ Coro<bool> Lock::acquire() {
     co_return true;
   }
   Future<void> waiter = waiters_.enqueue("asyncio.locks.Lock");
-  std::exception_ptr cancelled;
-  try {
-    co_await waiter;
-  } catch (const CancelledError&) {
-    cancelled = std::current_exception();
-  }
-  waiters_.remove(waiter);
-  if (cancelled) {
+  if (std::exception_ptr cancelled = co_await waiters_.wait(waiter)) {
     // Keep the invariant: if the lock is free and tasks wait, the first of
     // them runs (we may have been woken for it and then cancelled).
     if (!locked_) wake_up_first();
@@ -92,15 +96,9 @@ Coro<Lock::Guard> Lock::scoped() {
 
 Coro<bool> Event::wait() {
   if (value_) co_return true;
-  Future<void> waiter = waiters_.enqueue("asyncio.locks.Event");
-  std::exception_ptr error;
-  try {
-    co_await waiter;
-  } catch (...) {
-    error = std::current_exception();
+  if (std::exception_ptr cancelled = co_await waiters_.wait(waiters_.enqueue("asyncio.locks.Event"))) {
+    std::rethrow_exception(cancelled);
   }
-  waiters_.remove(waiter);
-  if (error) std::rethrow_exception(error);
   co_return true;
 }
 
@@ -249,13 +247,7 @@ Coro<bool> Semaphore::acquire() {
     co_return true;
   }
   Future<void> waiter = waiters_.enqueue("asyncio.locks.Semaphore");
-  std::exception_ptr cancelled;
-  try {
-    co_await waiter;
-  } catch (const CancelledError&) {
-    cancelled = std::current_exception();
-  }
-  waiters_.remove(waiter);
+  std::exception_ptr cancelled = co_await waiters_.wait(waiter);
   if (cancelled && waiter.done() && !waiter.cancelled()) {
     // We were handed a slot but will not take it: give it back.
     ++value_;

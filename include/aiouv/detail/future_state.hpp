@@ -125,6 +125,9 @@ class FutureStateBase : public PoolAllocated {
   std::string_view cancel_message() const noexcept {
     return cancel_message_ ? std::string_view(*cancel_message_) : std::string_view();
   }
+  /// Frees the callbacks of a future that will never finish (a pending task
+  /// destroyed at close): they would only keep other objects alive.
+  void drop_callbacks() noexcept;
   /// Reports "... exception was never retrieved" if nobody looked at the
   /// exception. The most derived destructor calls it, so repr() is right.
   void report_unretrieved_exception() noexcept;

@@ -194,5 +194,6 @@ T EventLoop::run_until_done(Future<T>& future, bool move_result) {
 }  // namespace aiouv
 
 #include <aiouv/detail/gather_impl.hpp>
+#include <aiouv/detail/wait_impl.hpp>
 
 #endif

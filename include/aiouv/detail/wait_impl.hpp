@@ -1,0 +1,130 @@
+#ifndef AIOUV_DETAIL_WAIT_IMPL_HPP_INCLUDED
+#define AIOUV_DETAIL_WAIT_IMPL_HPP_INCLUDED
+
+// shield() and wait_for(). Included by tasks.hpp after gather_impl.hpp.
+
+#include <chrono>
+#include <optional>
+#include <type_traits>
+
+namespace aiouv {
+
+namespace detail {
+
+/// Copies a done future's result into `target` (moves it if T cannot be
+/// copied), or its failure, as asyncio's _copy_future_state.
+template <class T>
+void copy_outcome(const Future<T>& source, Future<T>& target) {
+  if (source.cancelled()) {
+    target.cancel();
+  } else if (std::exception_ptr error = source.exception()) {
+    target.set_exception(error);
+  } else if constexpr (std::is_void_v<T>) {
+    target.set_result();
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    target.set_result(source.result());
+  } else {
+    Future<T> owned = source;
+    target.set_result(std::move(owned).result());
+  }
+}
+
+/// The result of a done future, copied if possible.
+template <class T>
+T take_result(Future<T>& future) {
+  if constexpr (std::is_void_v<T>) {
+    future.result();
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    return future.result();
+  } else {
+    return std::move(future).result();
+  }
+}
+
+inline bool is_cancelled_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace detail
+
+/// asyncio.shield: a future that follows `awaitable` (a coroutine becomes a
+/// task) but whose cancellation does not cancel it. If the awaitable is
+/// already done, that future is returned itself.
+template <class A>
+auto shield(A&& awaitable) {
+  using T = detail::awaited_t<A>;
+  EventLoop& loop = detail::gather_loop(awaitable);
+  Future<T> inner = detail::as_future(loop, std::forward<A>(awaitable));
+  if (inner.done()) return inner;
+  Future<T> outer = loop.create_future<T>();
+  const std::uint64_t inner_callback = inner.add_done_callback([outer](Future<T>& done) mutable {
+    if (outer.cancelled()) {
+      if (!done.cancelled()) (void)done.exception();  // retrieved: no report
+      return;
+    }
+    detail::copy_outcome(done, outer);
+  });
+  outer.add_done_callback([inner, inner_callback]() mutable {
+    if (!inner.done()) inner.remove_done_callback(inner_callback);
+  });
+  return outer;
+}
+
+/// asyncio.wait_for: the awaitable's result, or TimeoutError once `delay`
+/// has passed. On timeout the awaitable is cancelled and awaited before
+/// TimeoutError is thrown; a result that races the deadline is returned,
+/// not lost. Cancelling the caller cancels the awaitable too. Use inside a
+/// task (RuntimeError otherwise).
+template <class A, class Rep, class Period>
+Coro<detail::awaited_t<A>> wait_for(A awaitable, std::chrono::duration<Rep, Period> delay) {
+  using T = detail::awaited_t<A>;
+  EventLoop& loop = get_running_loop();
+  Future<T> future = detail::as_future(loop, std::move(awaitable));
+
+  if (delay <= delay.zero()) {
+    if (!future.done()) {
+      future.cancel();
+      try {
+        co_await future;
+      } catch (...) {
+        if (!future.done()) throw;  // we were cancelled, not the awaitable
+      }
+    }
+    if (future.cancelled()) throw TimeoutError();
+    co_return detail::take_result(future);
+  }
+
+  // As asyncio.timeout(): on expiry cancel this task, then turn the
+  // CancelledError that comes back into TimeoutError unless somebody else
+  // asked for a cancellation meanwhile.
+  AnyTask task = current_task(&loop);
+  if (!task) throw RuntimeError("Timeout should be used inside a task");
+  const std::uint32_t cancelling = task.cancelling();
+  bool expired = false;
+  TimerHandle timer = loop.call_later(delay, [task, &expired]() mutable {
+    expired = true;
+    task.cancel();
+  });
+  std::exception_ptr error;
+  try {
+    co_await future;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  timer.cancel();
+  if (expired && task.uncancel() <= cancelling && error && detail::is_cancelled_error(error)) {
+    throw TimeoutError();
+  }
+  if (error) std::rethrow_exception(error);
+  co_return detail::take_result(future);
+}
+
+}  // namespace aiouv
+
+#endif

@@ -4,7 +4,10 @@
 // shield() and wait_for(). Included by tasks.hpp after gather_impl.hpp.
 
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <stdexcept>
+#include <vector>
 #include <type_traits>
 
 namespace aiouv {
@@ -123,6 +126,88 @@ Coro<detail::awaited_t<A>> wait_for(A awaitable, std::chrono::duration<Rep, Peri
   }
   if (error) std::rethrow_exception(error);
   co_return detail::take_result(future);
+}
+
+/// When wait() returns (asyncio's FIRST_COMPLETED, FIRST_EXCEPTION,
+/// ALL_COMPLETED).
+enum class ReturnWhen { first_completed, first_exception, all_completed };
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::first_completed;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::first_exception;
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::all_completed;
+
+/// What wait() gives: the futures done and still pending, each in input order.
+template <class F>
+struct WaitResult {
+  std::vector<F> done;
+  std::vector<F> pending;
+};
+
+namespace detail {
+
+/// Shared by wait() and the done callbacks it registers: a callback that
+/// was already scheduled may run after wait() returned.
+struct WaitState {
+  Future<void> waiter;
+  std::size_t remaining;
+  ReturnWhen return_when;
+  TimerHandle timeout;
+};
+
+template <class F>
+Coro<WaitResult<F>> wait_impl(std::vector<F> futures, ReturnWhen return_when,
+                              std::optional<Clock::duration> timeout) {
+  if (futures.empty()) throw std::invalid_argument("Set of Tasks/Futures is empty.");
+  EventLoop& loop = get_running_loop();
+  auto state = std::make_shared<WaitState>();
+  state->waiter = loop.create_future<void>();
+  state->remaining = futures.size();
+  state->return_when = return_when;
+  if (timeout) {
+    state->timeout = loop.call_later(*timeout, [waiter = state->waiter]() mutable {
+      if (!waiter.done()) waiter.set_result();
+    });
+  }
+  std::vector<std::uint64_t> ids;
+  ids.reserve(futures.size());
+  for (F& f : futures) {
+    ids.push_back(f.add_done_callback([state](AnyFuture& done) {
+      --state->remaining;
+      if (state->remaining == 0 || state->return_when == ReturnWhen::first_completed ||
+          (state->return_when == ReturnWhen::first_exception && !done.cancelled() && done.exception())) {
+        state->timeout.cancel();
+        if (!state->waiter.done()) state->waiter.set_result();
+      }
+    }));
+  }
+  std::exception_ptr error;
+  try {
+    co_await state->waiter;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  state->timeout.cancel();
+  for (std::size_t i = 0; i < futures.size(); ++i) futures[i].remove_done_callback(ids[i]);
+  if (error) std::rethrow_exception(error);
+  WaitResult<F> result;
+  for (F& f : futures) (f.done() ? result.done : result.pending).push_back(std::move(f));
+  co_return result;
+}
+
+}  // namespace detail
+
+/// asyncio.wait: waits until `return_when` holds or `timeout` passes, and
+/// gives (done, pending). Nothing is cancelled on timeout. The futures are
+/// not awaited, so their exceptions are not raised here.
+/// std::invalid_argument("Set of Tasks/Futures is empty.") for no futures.
+template <class T>
+Coro<WaitResult<Task<T>>> wait(std::vector<Task<T>> tasks, ReturnWhen return_when = ALL_COMPLETED,
+                               std::optional<Clock::duration> timeout = std::nullopt) {
+  return detail::wait_impl(std::move(tasks), return_when, timeout);
+}
+template <class T>
+Coro<WaitResult<Future<T>>> wait(std::vector<Future<T>> futures, ReturnWhen return_when = ALL_COMPLETED,
+                                 std::optional<Clock::duration> timeout = std::nullopt) {
+  return detail::wait_impl(std::move(futures), return_when, timeout);
 }
 
 }  // namespace aiouv

@@ -1,5 +1,6 @@
 // gather(): results in argument order, first error propagation while the
 // others run on, return_exceptions, cancellation in both directions.
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 namespace aiouv::test {
@@ -8,10 +9,6 @@ namespace {
 using namespace std::chrono_literals;
 using Gather = LoopTest;
 
-Coro<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await sleep(d);
-  co_return v;
-}
 
 Coro<void> fail_after(std::chrono::milliseconds d, const char* what) {
   co_await sleep(d);

@@ -1,5 +1,6 @@
 // wait_for() and shield(): timeouts that cancel and await, races with the
 // deadline, nesting, and cancellation that does or does not reach the child.
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 namespace aiouv::test {
@@ -8,10 +9,6 @@ namespace {
 using namespace std::chrono_literals;
 using WaitFor = LoopTest;
 
-Coro<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await sleep(d);
-  co_return v;
-}
 
 TEST_F(WaitFor, ReturnsTheResultInTime) {
   auto main = [&]() -> Coro<int> { co_return co_await wait_for(value_after(7, 1ms), 5s); };

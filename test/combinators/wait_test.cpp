@@ -1,4 +1,5 @@
 // wait(): FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout.
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 namespace aiouv::test {
@@ -7,10 +8,6 @@ namespace {
 using namespace std::chrono_literals;
 using Wait = LoopTest;
 
-Coro<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await sleep(d);
-  co_return v;
-}
 
 Coro<int> fail_after(std::chrono::milliseconds d) {
   co_await sleep(d);

@@ -1,5 +1,6 @@
 // Task<T>: scheduling, names, current_task/all_tasks, lifetime, reports,
 // task factories.
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 namespace aiouv::test {
@@ -8,10 +9,6 @@ namespace {
 using namespace std::chrono_literals;
 using Tasks = LoopTest;
 
-Coro<int> value_after(int v, std::chrono::milliseconds d) {
-  co_await sleep(d);
-  co_return v;
-}
 
 TEST_F(Tasks, CreateTaskSchedulesTheFirstStepWithCallSoon) {
   std::vector<std::string> order;

@@ -3,7 +3,9 @@
 
 // shield() and wait_for(). Included by tasks.hpp after gather_impl.hpp.
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -208,6 +210,83 @@ template <class T>
 Coro<WaitResult<Future<T>>> wait(std::vector<Future<T>> futures, ReturnWhen return_when = ALL_COMPLETED,
                                  std::optional<Clock::duration> timeout = std::nullopt) {
   return detail::wait_impl(std::move(futures), return_when, timeout);
+}
+
+namespace detail {
+
+/// What the as_completed() awaitables share: finished futures in completion
+/// order (an empty slot marks the timeout), and the tasks waiting for one.
+template <class T>
+struct AsCompletedState {
+  std::vector<Future<T>> todo;
+  std::deque<std::optional<Future<T>>> done;
+  std::deque<Future<void>> getters;
+  TimerHandle timeout;
+
+  ~AsCompletedState() { timeout.cancel(); }
+
+  void push(std::optional<Future<T>> item) {
+    done.push_back(std::move(item));
+    while (!getters.empty()) {
+      Future<void> getter = std::move(getters.front());
+      getters.pop_front();
+      if (!getter.done()) {
+        getter.set_result();
+        break;
+      }
+    }
+  }
+};
+
+template <class T>
+Coro<T> wait_for_one(std::shared_ptr<AsCompletedState<T>> state) {
+  while (state->done.empty()) {
+    Future<void> getter = get_running_loop().create_future<void>();
+    state->getters.push_back(getter);
+    co_await getter;
+  }
+  std::optional<Future<T>> next = std::move(state->done.front());
+  state->done.pop_front();
+  if (!next) throw TimeoutError();
+  co_return take_result(*next);  // may throw the future's exception
+}
+
+}  // namespace detail
+
+/// asyncio.as_completed: awaitables that give the results of `futures` in
+/// the order they finish (the i-th awaited gives the i-th to finish; a
+/// failure is thrown by the awaitable that gives it). After `timeout`, the
+/// awaitables not yet satisfied throw TimeoutError; nothing is cancelled.
+template <class T>
+std::vector<Coro<T>> as_completed(std::vector<Task<T>> tasks, std::optional<Clock::duration> timeout = std::nullopt) {
+  auto state = std::make_shared<detail::AsCompletedState<T>>();
+  state->todo.assign(tasks.begin(), tasks.end());
+  std::vector<Coro<T>> awaitables;
+  const std::size_t count = state->todo.size();
+  for (std::size_t i = 0; i < count; ++i) awaitables.push_back(detail::wait_for_one(state));
+  if (count == 0) return awaitables;
+  std::weak_ptr<detail::AsCompletedState<T>> weak = state;
+  for (Future<T>& f : state->todo) {
+    // Weak: the state lives as long as some awaitable does.
+    f.add_done_callback([weak](Future<T>& finished) {
+      auto s = weak.lock();
+      if (!s || s->todo.empty()) return;  // gone, or the timeout came first
+      auto it = std::find(s->todo.begin(), s->todo.end(), finished);
+      if (it == s->todo.end()) return;
+      s->todo.erase(it);
+      s->push(finished);
+      if (s->todo.empty()) s->timeout.cancel();
+    });
+  }
+  if (timeout) {
+    state->timeout = state->todo.front().get_loop().call_later(*timeout, [weak] {
+      auto s = weak.lock();
+      if (!s) return;
+      for (std::size_t i = 0; i < s->todo.size(); ++i) s->push(std::nullopt);
+      s->todo.clear();
+    });
+  }
+  return awaitables;
 }
 
 }  // namespace aiouv

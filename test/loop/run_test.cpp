@@ -7,16 +7,6 @@ namespace {
 using namespace std::chrono_literals;
 using Running = LoopTest;
 
-template <class F>
-std::string runtime_error_of(F&& f) {
-  try {
-    f();
-  } catch (const RuntimeError& e) {
-    return e.what();
-  }
-  return "<no RuntimeError>";
-}
-
 Coro<int> add_later(int a, int b) {
   co_await sleep(1ms);
   co_return a + b;
@@ -70,7 +60,7 @@ TEST_F(Running, RunUntilCompleteOfCancelledFutureThrowsCancelledError) {
 TEST_F(Running, StoppedBeforeTheFutureCompleted) {
   Future<int> fut = loop.create_future<int>();
   loop.call_soon([this] { loop.stop(); });
-  EXPECT_EQ(runtime_error_of([&] { loop.run_until_complete(fut); }),
+  EXPECT_EQ(error_of([&] { loop.run_until_complete(fut); }),
             "Event loop stopped before Future completed.");
   fut.cancel();
 }
@@ -106,8 +96,8 @@ TEST_F(Running, IsRunningInsideCallbacks) {
 TEST_F(Running, RunningARunningLoopIsAnError) {
   std::string from_run_forever, from_run_until_complete;
   loop.call_soon([&] {
-    from_run_forever = runtime_error_of([&] { loop.run_forever(); });
-    from_run_until_complete = runtime_error_of([&] { loop.run_until_complete(add_later(1, 1)); });
+    from_run_forever = error_of([&] { loop.run_forever(); });
+    from_run_until_complete = error_of([&] { loop.run_until_complete(add_later(1, 1)); });
     loop.stop();
   });
   loop.run_forever();
@@ -119,7 +109,7 @@ TEST_F(Running, RunningAnotherLoopInsideARunningOneIsAnError) {
   EventLoop other;
   std::string error;
   loop.call_soon([&] {
-    error = runtime_error_of([&] { other.run_forever(); });
+    error = error_of([&] { other.run_forever(); });
     loop.stop();
   });
   loop.run_forever();
@@ -130,7 +120,7 @@ TEST_F(Running, RunningAnotherLoopInsideARunningOneIsAnError) {
 TEST_F(Running, ClosingARunningLoopIsAnError) {
   std::string error;
   loop.call_soon([&] {
-    error = runtime_error_of([&] { loop.close(); });
+    error = error_of([&] { loop.close(); });
     loop.stop();
   });
   loop.run_forever();
@@ -143,8 +133,8 @@ TEST_F(Running, CloseIsIdempotentAndRunningAClosedLoopFails) {
   loop.close();
   loop.close();
   EXPECT_TRUE(loop.is_closed());
-  EXPECT_EQ(runtime_error_of([&] { loop.run_forever(); }), "Event loop is closed");
-  EXPECT_EQ(runtime_error_of([&] { loop.run_until_complete(add_later(1, 2)); }), "Event loop is closed");
+  EXPECT_EQ(error_of([&] { loop.run_forever(); }), "Event loop is closed");
+  EXPECT_EQ(error_of([&] { loop.run_until_complete(add_later(1, 2)); }), "Event loop is closed");
 }
 
 TEST_F(Running, CloseDestroysPendingTasksAndReportsEach) {

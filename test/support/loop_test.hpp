@@ -105,6 +105,17 @@ class LoopTest : public ::testing::Test {
   EventLoop& loop;
 };
 
+/// The what() of the std::exception `f` throws, or "<no error>".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
 /// The message of an exception_ptr's exception (what() or CancelledError's).
 inline std::string what_of(const std::exception_ptr& error) {
   try {

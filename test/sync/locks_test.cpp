@@ -8,16 +8,6 @@ namespace {
 using namespace std::chrono_literals;
 using Locks = LoopTest;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
 TEST_F(Locks, UncontendedLockDoesNotTouchTheLoop) {
   Lock lock;
   std::vector<std::string> order;

@@ -82,18 +82,29 @@ class GatherState final : public GatherStateBase {
   Collect collect_;
 };
 
-/// One child's value (copied if the child may be shared, moved if it
-/// cannot be copied).
+/// The result of a done future: copied, since other handles may share the
+/// future, unless T cannot be copied, then moved out. Throws its failure.
+template <class T>
+T take_result(const Future<T>& future) {
+  if constexpr (std::is_void_v<T>) {
+    future.result();
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    return future.result();
+  } else {
+    Future<T> owned = future;
+    return std::move(owned).result();
+  }
+}
+
+/// One child's value, `void` as VoidResult.
 template <class T>
 GatherSlot<T> gather_value(const AnyFuture& child) {
   Future<T> typed(child.state());
   if constexpr (std::is_void_v<T>) {
-    typed.result();
+    take_result(typed);
     return VoidResult{};
-  } else if constexpr (std::is_copy_constructible_v<T>) {
-    return typed.result();
   } else {
-    return std::move(typed).result();
+    return take_result(typed);
   }
 }
 

@@ -16,8 +16,8 @@ namespace aiouv {
 
 namespace detail {
 
-/// Copies a done future's result into `target` (moves it if T cannot be
-/// copied), or its failure, as asyncio's _copy_future_state.
+/// Copies a done future's outcome into `target` (asyncio's
+/// _copy_future_state).
 template <class T>
 void copy_outcome(const Future<T>& source, Future<T>& target) {
   if (source.cancelled()) {
@@ -26,23 +26,8 @@ void copy_outcome(const Future<T>& source, Future<T>& target) {
     target.set_exception(error);
   } else if constexpr (std::is_void_v<T>) {
     target.set_result();
-  } else if constexpr (std::is_copy_constructible_v<T>) {
-    target.set_result(source.result());
   } else {
-    Future<T> owned = source;
-    target.set_result(std::move(owned).result());
-  }
-}
-
-/// The result of a done future, copied if possible.
-template <class T>
-T take_result(Future<T>& future) {
-  if constexpr (std::is_void_v<T>) {
-    future.result();
-  } else if constexpr (std::is_copy_constructible_v<T>) {
-    return future.result();
-  } else {
-    return std::move(future).result();
+    target.set_result(take_result(source));
   }
 }
 

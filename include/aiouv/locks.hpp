@@ -40,6 +40,7 @@ class WaiterQueue {
   bool wake_next();
   /// Pops and wakes every waiter.
   void wake_all();
+  /// True when nobody waits.
   bool empty() const noexcept { return waiters_.empty(); }
   std::deque<Future<void>>& futures() noexcept { return waiters_; }
   const std::deque<Future<void>>& futures() const noexcept { return waiters_; }
@@ -214,9 +215,11 @@ class Barrier {
   /// Breaks the barrier: current and future wait() calls fail.
   Coro<void> abort();
 
+  /// The number of tasks that must arrive.
   std::size_t parties() const noexcept { return parties_; }
   /// Tasks waiting in the filling phase.
   std::size_t n_waiting() const noexcept { return state_ == State::filling ? count_ : 0; }
+  /// True after abort().
   bool broken() const noexcept { return state_ == State::broken; }
 
  private:

@@ -79,6 +79,7 @@ class BasicQueue {
   std::size_t qsize() const noexcept { return store_.size(); }
   /// The bound given at construction (<= 0: unbounded).
   long maxsize() const noexcept { return maxsize_; }
+  /// True with no items queued.
   bool empty() const noexcept { return store_.size() == 0; }
   /// True when bounded and at the bound.
   bool full() const noexcept { return maxsize_ > 0 && qsize() >= static_cast<std::size_t>(maxsize_); }

@@ -1,8 +1,10 @@
 // Runs every sample and checks what it prints.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,54 @@ TEST(Samples, EmbedLibuv) {
   EXPECT_NE(out.text.find("host: uv_run returned, task done: yes"), std::string::npos);
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(got.back(), "host: uv_loop_close returned 0");
+}
+
+std::size_t index_of(const std::vector<std::string>& got, const std::string& line) {
+  return static_cast<std::size_t>(std::find(got.begin(), got.end(), line) - got.begin());
+}
+
+TEST(Samples, ProducerConsumer) {
+  const Output out = run(PRODUCER_CONSUMER_BIN);
+  EXPECT_EQ(out.status, 0) << out.text;
+  const auto got = lines(out.text);
+  // Every job finished exactly once, all before the join returned.
+  const std::size_t joined = index_of(got, "queue joined: every job is done");
+  ASSERT_LT(joined, got.size()) << out.text;
+  std::multiset<std::string> finished;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto at = got[i].find(" finished job ");
+    if (at == std::string::npos) continue;
+    EXPECT_LT(i, joined) << got[i];
+    finished.insert(got[i].substr(at + 14));
+  }
+  EXPECT_EQ(finished.size(), 24u);
+  for (int p = 1; p <= 3; ++p) {
+    for (int n = 1; n <= 8; ++n) EXPECT_EQ(finished.count(std::to_string(p) + "-" + std::to_string(n)), 1u);
+  }
+  // Graceful shutdown: each consumer stops by itself, after the join.
+  int stopped = 0;
+  for (std::size_t i = joined; i < got.size(); ++i) stopped += got[i].find("queue shut down") != std::string::npos;
+  EXPECT_EQ(stopped, 4);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back(), "processed 24 jobs; largest backlog 4 (maxsize 4)");
+}
+
+TEST(Samples, Crawler) {
+  const Output out = run(CRAWLER_BIN);
+  EXPECT_EQ(out.status, 0) << out.text;
+  const auto got = lines(out.text);
+  const std::vector<std::string> expected_once = {
+      "timeout http://alpha.example/page3",
+      "error   http://beta.example/page5: HTTP 404",
+      "error   http://gamma.example/page1: connection reset by peer",
+      "timeout http://gamma.example/page4",
+      "ok      http://alpha.example/page1 (600 bytes)",
+      "ok      http://gamma.example/page6 (600 bytes)",
+  };
+  for (const auto& line : expected_once) EXPECT_EQ(std::count(got.begin(), got.end(), line), 1) << line;
+  ASSERT_EQ(got.size(), 19u) << out.text;
+  EXPECT_EQ(got.back(), "crawled 18 pages: 14 ok, 2 failed, 2 timed out; at most 4 fetches at once (limit 4)");
+  EXPECT_LT(out.took, std::chrono::seconds(5)) << "slow pages are cut off by wait_for, not awaited";
 }
 
 }  // namespace

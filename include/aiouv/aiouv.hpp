@@ -12,6 +12,8 @@
 #include <aiouv/log.hpp>
 #include <aiouv/queues.hpp>
 #include <aiouv/runners.hpp>
+#include <aiouv/taskgroups.hpp>
 #include <aiouv/tasks.hpp>
+#include <aiouv/timeouts.hpp>
 
 #endif

@@ -39,6 +39,24 @@ template <class T>
 class Task;
 
 namespace detail {
+
+/// now + delay on Clock, rounded up; negative delays count as zero, and a
+/// delay of years or duration::max() saturates at time_point::max() (never
+/// fires) instead of overflowing.
+template <class Rep, class Period>
+Clock::time_point deadline_after(std::chrono::duration<Rep, Period> delay) noexcept {
+  const Clock::time_point now = Clock::now();
+  if (delay <= delay.zero()) return now;
+  const auto headroom = Clock::time_point::max() - now;
+  if (delay >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(headroom)) {
+    return Clock::time_point::max();
+  }
+  return now + std::chrono::ceil<Clock::duration>(delay);
+}
+
+}  // namespace detail
+
+namespace detail {
 struct ThreadsafeCall;
 class LoopCore;
 }  // namespace detail
@@ -221,7 +239,7 @@ class EventLoop {
   /// zero). Never early against Clock; equal deadlines run in scheduling order.
   template <class Rep, class Period, class F, class... Args>
   TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& f, Args&&... args) {
-    return schedule_timer(deadline_after(delay),
+    return schedule_timer(detail::deadline_after(delay),
                           bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
   }
 
@@ -314,19 +332,6 @@ class EventLoop {
         std::invoke(f, args...);
       });
     }
-  }
-
-  template <class Rep, class Period>
-  static Clock::time_point deadline_after(std::chrono::duration<Rep, Period> delay) noexcept {
-    const Clock::time_point now = Clock::now();
-    if (delay <= delay.zero()) return now;
-    // Saturate: a delay of years or duration::max() must neither overflow
-    // nor fire.
-    const auto headroom = Clock::time_point::max() - now;
-    if (delay >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(headroom)) {
-      return Clock::time_point::max();
-    }
-    return now + std::chrono::ceil<Clock::duration>(delay);
   }
 
   void check_open() const {

@@ -52,6 +52,29 @@ class WaiterQueue {
 
 }  // namespace detail
 
+namespace detail {
+
+/// Releases what it holds (a Lock or a Semaphore slot) when destroyed.
+template <class Resource>
+class [[nodiscard]] ReleaseGuard {
+ public:
+  explicit ReleaseGuard(Resource* resource) noexcept : resource_(resource) {}
+  ReleaseGuard(ReleaseGuard&& other) noexcept : resource_(std::exchange(other.resource_, nullptr)) {}
+  ReleaseGuard& operator=(ReleaseGuard&&) = delete;
+  ~ReleaseGuard() { release(); }
+  /// Releases early; the destructor then does nothing.
+  void release() {
+    if (resource_) std::exchange(resource_, nullptr)->release();
+  }
+  /// Same as release(), the name a lock guard is expected to have.
+  void unlock() { release(); }
+
+ private:
+  Resource* resource_;
+};
+
+}  // namespace detail
+
 /// asyncio.Lock: a mutex for tasks. An uncontended acquire() completes
 /// without a trip through the loop.
 class Lock {
@@ -68,24 +91,8 @@ class Lock {
   /// True while held.
   bool locked() const noexcept { return locked_; }
 
-  /// Releases the lock it holds when destroyed (`auto g = co_await
-  /// lock.scoped();`).
-  class [[nodiscard]] Guard {
-   public:
-    explicit Guard(Lock* lock) noexcept : lock_(lock) {}
-    Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
-    Guard& operator=(Guard&&) = delete;
-    ~Guard() {
-      if (lock_) lock_->release();
-    }
-    /// Releases early.
-    void unlock() {
-      if (lock_) std::exchange(lock_, nullptr)->release();
-    }
-
-   private:
-    Lock* lock_;
-  };
+  /// Releases the lock when destroyed (`auto g = co_await lock.scoped();`).
+  using Guard = detail::ReleaseGuard<Lock>;
   /// acquire(), then a Guard that releases.
   Coro<Guard> scoped();
 
@@ -176,6 +183,11 @@ class Semaphore {
   virtual void release();
   /// True if acquire() would have to wait.
   bool locked() const noexcept;
+
+  /// Gives the slot back when destroyed (`auto slot = co_await sem.scoped();`).
+  using Guard = detail::ReleaseGuard<Semaphore>;
+  /// acquire(), then a Guard that releases.
+  Coro<Guard> scoped();
 
  protected:
   long value_;

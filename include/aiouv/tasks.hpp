@@ -54,9 +54,10 @@ class AnyTask : public AnyFuture, public detail::TaskMethods<AnyTask> {
 };
 
 /// asyncio.Task: a Future<T> driven by a Coro<T>. Copyable handle; the task
-/// stays alive until it finishes even if every handle is dropped.
+/// stays alive until it finishes even if every handle is dropped, so
+/// discarding one (fire and forget, or a TaskGroup child) is fine.
 template <class T>
-class [[nodiscard]] Task : public Future<T>, public detail::TaskMethods<Task<T>> {
+class Task : public Future<T>, public detail::TaskMethods<Task<T>> {
  public:
   Task() noexcept = default;
   /// Adopts a task state (internal); create tasks with create_task().
@@ -194,6 +195,8 @@ T EventLoop::run_until_done(Future<T>& future, bool move_result) {
 }  // namespace aiouv
 
 #include <aiouv/detail/gather_impl.hpp>
+#include <aiouv/detail/outcome.hpp>
+#include <aiouv/timeouts.hpp>
 #include <aiouv/detail/wait_impl.hpp>
 
 #endif

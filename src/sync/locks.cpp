@@ -241,6 +241,11 @@ bool Semaphore::locked() const noexcept {
   return value_ == 0 || std::any_of(queue.begin(), queue.end(), [](const Future<void>& w) { return !w.cancelled(); });
 }
 
+Coro<Semaphore::Guard> Semaphore::scoped() {
+  co_await acquire();
+  co_return Guard(this);
+}
+
 Coro<bool> Semaphore::acquire() {
   if (!locked()) {
     --value_;

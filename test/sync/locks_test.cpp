@@ -114,6 +114,27 @@ TEST_F(Locks, ScopedGuardReleases) {
   loop.run_until_complete(body());
 }
 
+TEST_F(Locks, SemaphoreScopedGuardGivesTheSlotBack) {
+  Semaphore sem(2);
+  auto body = [&]() -> Coro<void> {
+    {
+      auto a = co_await sem.scoped();
+      auto b = co_await sem.scoped();
+      EXPECT_TRUE(sem.locked());
+      b.release();
+      EXPECT_FALSE(sem.locked());
+      auto c = co_await sem.scoped();
+      EXPECT_TRUE(sem.locked());
+    }
+    EXPECT_FALSE(sem.locked());
+    auto d = co_await sem.scoped();
+    auto e = co_await sem.scoped();  // both slots taken again: all were given back
+    EXPECT_TRUE(sem.locked());
+  };
+  loop.run_until_complete(body());
+  EXPECT_FALSE(sem.locked());
+}
+
 TEST_F(Locks, LockUsedFromTwoLoopsIsAnError) {
   Lock lock;
   auto contend = [&]() -> Coro<void> {

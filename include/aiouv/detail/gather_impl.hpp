@@ -96,6 +96,18 @@ T take_result(const Future<T>& future) {
   }
 }
 
+/// True if `error` holds a CancelledError.
+inline bool is_cancelled_error(const std::exception_ptr& error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 /// One child's value, `void` as VoidResult.
 template <class T>
 GatherSlot<T> gather_value(const AnyFuture& child) {

@@ -31,16 +31,6 @@ void copy_outcome(const Future<T>& source, Future<T>& target) {
   }
 }
 
-inline bool is_cancelled_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 }  // namespace detail
 
 /// asyncio.shield: a future that follows `awaitable` (a coroutine becomes a
@@ -90,29 +80,9 @@ Coro<detail::awaited_t<A>> wait_for(A awaitable, std::chrono::duration<Rep, Peri
     co_return detail::take_result(future);
   }
 
-  // As asyncio.timeout(): on expiry cancel this task, then turn the
-  // CancelledError that comes back into TimeoutError unless somebody else
-  // asked for a cancellation meanwhile.
-  AnyTask task = current_task(&loop);
-  if (!task) throw RuntimeError("Timeout should be used inside a task");
-  const std::uint32_t cancelling = task.cancelling();
-  bool expired = false;
-  TimerHandle timer = loop.call_later(delay, [task, &expired]() mutable {
-    expired = true;
-    task.cancel();
-  });
-  std::exception_ptr error;
-  try {
-    co_await future;
-  } catch (...) {
-    error = std::current_exception();
-  }
-  timer.cancel();
-  if (expired && task.uncancel() <= cancelling && error && detail::is_cancelled_error(error)) {
-    throw TimeoutError();
-  }
-  if (error) std::rethrow_exception(error);
-  co_return detail::take_result(future);
+  // asyncio 3.12+: `async with timeout(delay): return await fut`.
+  Timeout scope = timeout(delay);
+  co_return co_await scope.run(std::move(future));
 }
 
 /// When wait() returns (asyncio's FIRST_COMPLETED, FIRST_EXCEPTION,

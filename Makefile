@@ -4,6 +4,7 @@
 #   make demo   build and run the samples' tour (optimised build)
 #   make test   build and run the whole test suite (debug build)
 #   make bench  build and run the benchmarks, ratios against raw libuv
+#               and the cheapest equivalents
 #   make check  everything CI runs: test, then sanitizers with g++ and clang++
 
 .PHONY: demo test bench check deps clean
@@ -22,8 +23,9 @@ test: deps
 
 bench: deps
 	cmake --preset release
-	cmake --build --preset release --target aiouv_bench
+	cmake --build --preset release --target aiouv_bench aiouv_combinators_bench
 	./build/release/bench/aiouv_bench
+	./build/release/bench/aiouv_combinators_bench
 
 check: test
 	sh scripts/sanitizer-matrix

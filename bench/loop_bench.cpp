@@ -12,10 +12,12 @@
 
 #include <aiouv/aiouv.hpp>
 
+#include "bench_support.hpp"
 #include "raw_uv.h"
 
 namespace {
 
+using aiouv_bench::report;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kCallbacks = 1'000'000;
@@ -32,32 +34,9 @@ void BM_raw_dispatch(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kCallbacks));
 }
 
-struct DispatchState {
-  aiouv::EventLoop* loop;
-  std::size_t remaining;
-  std::size_t in_flight;
-};
-
-// Three pointers' worth of capture would fit too; this is the common case.
-struct Tick {
-  DispatchState* s;
-  void operator()() const {
-    if (s->remaining > 0) {
-      --s->remaining;
-      s->loop->call_soon(Tick{s});
-    } else if (--s->in_flight == 0) {
-      s->loop->stop();
-    }
-  }
-};
-
 void BM_aiouv_dispatch(benchmark::State& state) {
   aiouv::EventLoop loop;
-  for (auto _ : state) {
-    DispatchState s{&loop, kCallbacks - kBatch, kBatch};
-    for (std::size_t i = 0; i < kBatch; ++i) loop.call_soon(Tick{&s});
-    loop.run_forever();
-  }
+  for (auto _ : state) aiouv_bench::run_dispatch(loop, kCallbacks, kBatch);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kCallbacks));
   loop.close();
 }
@@ -170,36 +149,13 @@ BENCHMARK(BM_aiouv_timers)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_aiouv_create_task)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_aiouv_await_done_future)->Unit(benchmark::kMillisecond);
 
-/// Remembers each benchmark's time per item (ns) and counters.
-class Collector : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration) continue;
-      const std::string name = run.run_name.function_name;
-      double items = 0;
-      if (auto it = run.counters.find("items_per_second"); it != run.counters.end()) items = it->second.value;
-      if (items > 0) ns_per_item[name] = 1e9 / items;
-      for (const auto& [key, counter] : run.counters) counters[name + "." + key] = counter.value;
-    }
-  }
-  std::map<std::string, double> ns_per_item;
-  std::map<std::string, double> counters;
-};
-
-bool report(const char* what, double value, const char* unit, const char* floor_text, bool ok) {
-  std::printf("  %-48s %8.2f %-12s %-28s %s\n", what, value, unit, floor_text, ok ? "ok" : "BELOW FLOOR");
-  return ok;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const double bytes_per_task = suspended_task_memory();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  Collector collector;
+  aiouv_bench::Collector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
   benchmark::Shutdown();
 

@@ -364,6 +364,7 @@ class EventLoop {
   void init_core();
   void start_idle();
   void arm_timer();
+  void reference_timer(bool referenced) noexcept;
   void report_callback_exception(std::exception_ptr error, const char* what) noexcept;
 
   // Task bookkeeping.
@@ -385,6 +386,8 @@ class EventLoop {
   bool closed_or_debug_ = false;
   bool idle_active_ = false;
   bool timer_armed_ = false;
+  bool timer_unreferenced_ = false;  // armed, but no aiouv timer is left
+
   int callbacks_entered_ = 0;  // >0 while inside one of our libuv callbacks
   Clock::time_point armed_deadline_{};
   std::thread::id thread_id_{};

@@ -84,8 +84,7 @@ class Timeout {
 
   std::optional<Clock::time_point> when_;
   AnyTask task_;
-  Handle soon_;       // a deadline already passed at reschedule()
-  TimerHandle timer_;  // a future deadline
+  TimerHandle timer_;
   std::uint32_t cancelling_ = 0;
   State state_ = State::created;
 };
@@ -121,10 +120,27 @@ Coro<detail::awaited_t<A>> timeout_at(std::optional<Clock::time_point> when, A b
 
 template <class A>
 Coro<detail::awaited_t<A>> Timeout::run(A body) {
+  using T = detail::awaited_t<A>;
   enter();
-  detail::Outcome<detail::awaited_t<A>> outcome = co_await detail::settle(std::move(body));
-  exit(outcome.error);
-  co_return outcome.take();
+  // detail::settle() would do, but costs a coroutine frame: timeouts wrap
+  // hot awaits.
+  std::exception_ptr error;
+  std::optional<detail::GatherSlot<T>> value;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(body);
+    } else if constexpr (std::is_same_v<A, Coro<T>>) {
+      value.emplace(co_await std::move(body));
+    } else {
+      co_await body;  // a Future or Task: other handles may share its result
+      value.emplace(detail::take_result(body));
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  exit(error);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) co_return std::move(*value);
 }
 
 }  // namespace aiouv

@@ -30,12 +30,9 @@ void Timeout::reschedule(std::optional<Clock::time_point> when) {
   when_ = when;
   cancel_timer();
   if (!when) return;
-  EventLoop& loop = task_.get_loop();
-  if (*when <= loop.time()) {
-    soon_ = loop.call_soon([this] { on_timeout(); });
-  } else {
-    timer_ = loop.call_at(*when, [this] { on_timeout(); });
-  }
+  // asyncio uses call_soon() for a deadline already passed; call_at() gives
+  // the same next-iteration expiry without reading the clock here.
+  timer_ = task_.get_loop().call_at(*when, [this] { on_timeout(); });
 }
 
 std::string Timeout::repr() const {
@@ -78,14 +75,12 @@ void Timeout::exit(const std::exception_ptr& error) {
 }
 
 void Timeout::on_timeout() {
-  soon_ = Handle();
   timer_ = TimerHandle();
   task_.cancel();
   state_ = State::expiring;
 }
 
 void Timeout::cancel_timer() noexcept {
-  soon_.cancel();
   timer_.cancel();
 }
 

@@ -326,17 +326,32 @@ void EventLoop::report_callback_exception(std::exception_ptr error, const char* 
 TimerHandle EventLoop::schedule_timer(Clock::time_point when, detail::Callback&& callback) {
   check_open();
   detail::TimerNode* node = timers_.add(when, std::move(callback));
-  if (!timer_armed_ || when < armed_deadline_) arm_timer();
+  if (!timer_armed_ || when < armed_deadline_) {
+    arm_timer();
+  } else if (timer_unreferenced_) {
+    reference_timer(true);  // armed early enough already: on_timer re-arms
+  }
   return TimerHandle(this, node, when);
 }
 
 void EventLoop::cancel_timer(detail::TimerNode* node) noexcept {
   timers_.cancel(node);
-  // The armed uv_timer_t may now be early; on_timer re-arms. But with no
-  // timer left it must stop, so that a host's uv_run can return.
-  if (timers_.empty() && timer_armed_ && core_) {
-    uv_timer_stop(&core_->timer);
-    timer_armed_ = false;
+  // The armed uv_timer_t may now be early; on_timer re-arms. With no timer
+  // left it must not keep a host's uv_run going, but stopping it would make
+  // the next call_later re-arm (two clock reads, a libuv heap update): the
+  // pattern of wait_for() and timeout(), arm then cancel, would pay that
+  // every time. So it stays armed, unreferenced; if it fires, it finds
+  // nothing due and stops.
+  if (timers_.empty() && timer_armed_ && core_) reference_timer(false);
+}
+
+void EventLoop::reference_timer(bool referenced) noexcept {
+  if (timer_unreferenced_ != referenced) return;
+  timer_unreferenced_ = !referenced;
+  if (referenced) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(&core_->timer));
+  } else {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&core_->timer));
   }
 }
 
@@ -359,6 +374,7 @@ void EventLoop::arm_timer() {
     delay_ms = static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(next - now).count());
   }
   uv_timer_start(&core_->timer, &detail::LoopCore::on_timer, delay_ms, 0);
+  reference_timer(true);
   timer_armed_ = true;
   armed_deadline_ = next;
 }

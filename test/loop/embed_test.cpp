@@ -55,6 +55,18 @@ TEST_F(Embed, CancelledTimerDoesNotKeepHostAlive) {
   h.cancel();
   EXPECT_EQ(uv_loop_alive(&host), 0);
   EXPECT_EQ(uv_run(&host, UV_RUN_DEFAULT), 0);
+  // The uv_timer_t may stay armed, unreferenced, after a cancel: a later
+  // timer must make it count again, a sooner one must re-arm it.
+  TimerHandle later = loop.call_later(2h, [] {});
+  EXPECT_NE(uv_loop_alive(&host), 0);
+  later.cancel();
+  EXPECT_EQ(uv_loop_alive(&host), 0);
+  bool fired = false;
+  loop.call_later(1ms, [&] { fired = true; });
+  const auto start = Clock::now();
+  EXPECT_EQ(uv_run(&host, UV_RUN_DEFAULT), 0);
+  EXPECT_TRUE(fired);
+  EXPECT_LT(Clock::now() - start, 10s);
   loop.close();
 }
 

@@ -10,10 +10,14 @@
 #include <aiouv/futures.hpp>
 #include <aiouv/locks.hpp>
 #include <aiouv/log.hpp>
+#include <aiouv/protocols.hpp>
 #include <aiouv/queues.hpp>
 #include <aiouv/runners.hpp>
+#include <aiouv/servers.hpp>
+#include <aiouv/sockets.hpp>
 #include <aiouv/taskgroups.hpp>
 #include <aiouv/tasks.hpp>
 #include <aiouv/timeouts.hpp>
+#include <aiouv/transports.hpp>
 
 #endif

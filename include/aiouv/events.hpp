@@ -21,6 +21,7 @@
 #include <aiouv/detail/timer_queue.hpp>
 #include <aiouv/exceptions.hpp>
 #include <aiouv/futures.hpp>
+#include <aiouv/sockets.hpp>
 
 struct uv_loop_s;
 typedef struct uv_loop_s uv_loop_t;  // NOLINT(modernize-use-using): matches uv.h
@@ -56,9 +57,16 @@ Clock::time_point deadline_after(std::chrono::duration<Rep, Period> delay) noexc
 
 }  // namespace detail
 
+template <class T>
+class Coro;
+class BaseProtocol;
+class Server;
+class Transport;
+
 namespace detail {
 struct ThreadsafeCall;
 class LoopCore;
+class IoResource;
 }  // namespace detail
 
 /// Returned by call_soon() and call_soon_threadsafe(): asyncio.Handle.
@@ -266,6 +274,42 @@ class EventLoop {
     return enqueue_threadsafe(bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
   }
 
+  // ---- DNS (on uv_getaddrinfo / uv_getnameinfo, in libuv's thread pool) ----
+
+  /// asyncio's loop.getaddrinfo(host, port): the addresses `host` resolves
+  /// to, in the resolver's order. An empty host means the local host for
+  /// connecting, every interface with AI_PASSIVE. Cancelling the awaiting
+  /// task cancels the lookup. std::system_error (uv_category, e.g.
+  /// UV_EAI_NONAME) if it fails.
+  Coro<std::vector<AddressInfo>> getaddrinfo(std::string host, std::string port);
+  Coro<std::vector<AddressInfo>> getaddrinfo(std::string host, std::string port, AddressHints hints);
+  Coro<std::vector<AddressInfo>> getaddrinfo(std::string host, std::uint16_t port);
+  /// asyncio's loop.getnameinfo(sockaddr, flags): (host, service).
+  Coro<std::pair<std::string, std::string>> getnameinfo(SocketAddress address, int flags = 0);
+
+  // ---- TCP connections and servers (transports.hpp, protocols.hpp) ----
+
+  /// asyncio's loop.create_connection(protocol_factory, host, port): tries
+  /// every address `host` resolves to, in order, until one connects; then
+  /// calls `factory()` (which returns std::shared_ptr<P>, P a Protocol or
+  /// BufferedProtocol), and gives (transport, protocol) once the protocol's
+  /// connection_made() has run. If every address fails, the error of the
+  /// only one, or std::system_error("Multiple exceptions: ...").
+  template <class Factory>
+  auto create_connection(Factory factory, std::string host, std::uint16_t port, ConnectionOptions options = {});
+
+  /// asyncio's loop.create_server(protocol_factory, host, port): listens on
+  /// every address of `host` ("" for all interfaces; port 0 picks a free
+  /// port per address, see Server::sockets()), and for each accepted
+  /// connection calls `factory()` and starts a transport.
+  template <class Factory>
+  Coro<std::shared_ptr<Server>> create_server(Factory factory, std::string host, std::uint16_t port,
+                                              ServerOptions options = {});
+  /// The same on several hosts.
+  template <class Factory>
+  Coro<std::shared_ptr<Server>> create_server(Factory factory, std::vector<std::string> hosts, std::uint16_t port,
+                                              ServerOptions options = {});
+
   // ---- futures and tasks ----
 
   /// A new pending future bound to this loop.
@@ -320,6 +364,7 @@ class EventLoop {
   friend class detail::FutureStateBase;
   friend class detail::TaskStateBase;
   friend class detail::LoopCore;
+  friend class detail::IoResource;
   friend AnyTask current_task(EventLoop*);
   friend std::vector<AnyTask> all_tasks(EventLoop*);
 
@@ -367,6 +412,16 @@ class EventLoop {
   void reference_timer(bool referenced) noexcept;
   void report_callback_exception(std::exception_ptr error, const char* what) noexcept;
 
+  using ProtocolFactory = std::function<std::shared_ptr<BaseProtocol>()>;
+  Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> connect_stream(
+      ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options);
+  Coro<std::shared_ptr<Server>> start_tcp_server(ProtocolFactory factory, std::vector<std::string> hosts,
+                                                 std::uint16_t port, ServerOptions options);
+
+  // I/O resource bookkeeping (see detail::IoResource).
+  void link_io(detail::IoResource* resource) noexcept;
+  void unlink_io(detail::IoResource* resource) noexcept;
+
   // Task bookkeeping.
   void register_task(detail::TaskStateBase* task) noexcept;
   void unregister_task(detail::TaskStateBase* task) noexcept;
@@ -401,6 +456,11 @@ class EventLoop {
   detail::TaskStateBase* last_stepped_task_ = nullptr;  // debug labels only
   std::size_t live_futures_ = 0;
   std::size_t live_tasks_ = 0;
+
+  // Transports, servers and requests: closed by close() if still open.
+  detail::IoResource* io_head_ = nullptr;
+  std::size_t io_handles_ = 0;   // their libuv handles not yet closed
+  std::size_t io_requests_ = 0;  // their libuv requests in flight
 
   TaskFactory task_factory_;
   ExceptionHandler exception_handler_;

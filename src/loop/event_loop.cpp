@@ -1,9 +1,16 @@
 // EventLoop: scheduling, running, closing.
 #include <aiouv/events.hpp>
+#include <aiouv/detail/io_resource.hpp>
 #include <aiouv/log.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+
+#ifndef _WIN32
+#include <csignal>
+#include <signal.h>
+#endif
 
 #include <spdlog/spdlog.h>
 
@@ -124,7 +131,35 @@ EventLoop::EventLoop(uv_loop_t* borrowed) : uv_loop_(borrowed) {
   init_core();
 }
 
-void EventLoop::init_core() { core_ = detail::LoopCore::create(*this, uv_loop_); }
+namespace {
+
+// Writing to a socket the peer has reset raises SIGPIPE, whose default
+// action kills the process; libuv writes with write(2), so only the
+// signal's disposition can prevent that. Python ignores SIGPIPE at start-up
+// for this reason, and asyncio code expects EPIPE instead. Done once, and
+// only if the program left SIGPIPE at its default: a handler the host
+// installed is respected.
+void ignore_sigpipe_once() {
+#ifndef _WIN32  // Windows has no SIGPIPE
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(SIGPIPE, &ignore, nullptr);
+    }
+  });
+#endif
+}
+
+}  // namespace
+
+void EventLoop::init_core() {
+  ignore_sigpipe_once();
+  core_ = detail::LoopCore::create(*this, uv_loop_);
+}
 
 EventLoop::~EventLoop() {
   if (running_) {
@@ -161,6 +196,13 @@ void EventLoop::close() {
   ready_.clear();
   timers_.clear();
   while (tasks_head_) tasks_head_->destroy_pending();
+  // Then what is still open: transports, servers, lookups. Each closes its
+  // handles and cancels its requests without calling user code.
+  while (io_head_) {
+    detail::IoResource* resource = io_head_;
+    unlink_io(resource);
+    resource->abandon();
+  }
   // Destroying frames may have cancelled timers or dropped futures; nothing
   // can have been scheduled (closed_ is set), but clear again to be sure.
   ready_.clear();
@@ -175,7 +217,9 @@ void EventLoop::close() {
   // asyncio's is. For a borrowed loop this runs one non-blocking iteration
   // of the host's loop, which is why close() must not be called from inside
   // the host's uv_run.
-  while (core_) uv_run(uv_loop_, UV_RUN_NOWAIT);
+  // A DNS lookup already running in libuv's thread pool cannot be
+  // cancelled: this also waits for it.
+  while (core_ || io_handles_ > 0 || io_requests_ > 0) uv_run(uv_loop_, UV_RUN_NOWAIT);
 
   if (owns_uv_loop_) {
     const int status = uv_loop_close(uv_loop_);
@@ -206,8 +250,8 @@ void EventLoop::check_thread() const {
 
 LoopCounters EventLoop::counters() const noexcept {
   LoopCounters c;
-  c.uv_handles = core_ ? static_cast<std::size_t>(core_->open_handles()) : 0;
-  c.uv_requests = 0;
+  c.uv_handles = (core_ ? static_cast<std::size_t>(core_->open_handles()) : 0) + io_handles_;
+  c.uv_requests = io_requests_;
   c.callback_handles = ready_.size() + timers_.live();
   c.futures = live_futures_;
   c.tasks = live_tasks_;
@@ -427,6 +471,26 @@ void EventLoop::on_wakeup() {
 }
 
 // ---- tasks ----
+
+void EventLoop::link_io(detail::IoResource* resource) noexcept {
+  resource->prev_ = nullptr;
+  resource->next_ = io_head_;
+  if (io_head_) io_head_->prev_ = resource;
+  io_head_ = resource;
+  resource->linked_ = true;
+}
+
+void EventLoop::unlink_io(detail::IoResource* resource) noexcept {
+  if (!resource->linked_) return;
+  if (resource->prev_) {
+    resource->prev_->next_ = resource->next_;
+  } else {
+    io_head_ = resource->next_;
+  }
+  if (resource->next_) resource->next_->prev_ = resource->prev_;
+  resource->prev_ = resource->next_ = nullptr;
+  resource->linked_ = false;
+}
 
 void EventLoop::register_task(detail::TaskStateBase* task) noexcept {
   task->prev_task = nullptr;

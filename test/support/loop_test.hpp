@@ -21,6 +21,14 @@
 
 #include <aiouv/aiouv.hpp>
 
+/// ASSERT_TRUE for coroutines returning Coro<void> (gtest's ASSERT_*
+/// macros `return`, which a coroutine cannot).
+#define CO_ASSERT_TRUE(condition)                         \
+  if (!(condition)) {                                     \
+    ADD_FAILURE() << "assertion failed: " #condition;     \
+    co_return;                                            \
+  }
+
 namespace aiouv::test {
 
 /// Collects what aiouv logs.

@@ -1,0 +1,66 @@
+#ifndef AIOUV_DETAIL_LOOP_NET_IMPL_HPP_INCLUDED
+#define AIOUV_DETAIL_LOOP_NET_IMPL_HPP_INCLUDED
+
+// The EventLoop's networking member templates: thin typed wrappers over the
+// compiled, type-erased implementations in src/net. Included by tasks.hpp.
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <aiouv/protocols.hpp>
+#include <aiouv/servers.hpp>
+#include <aiouv/transports.hpp>
+
+namespace aiouv {
+
+namespace detail {
+
+/// P for a factory returning std::shared_ptr<P>.
+template <class Factory>
+using factory_protocol_t = typename std::invoke_result_t<Factory&>::element_type;
+
+template <class P>
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<P>>> typed_connection(
+    Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> connecting) {
+  auto [transport, protocol] = co_await std::move(connecting);
+  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<P>>(std::move(transport),
+                                                                     std::static_pointer_cast<P>(std::move(protocol)));
+}
+
+template <class Factory>
+void check_stream_protocol_factory() {
+  using P = factory_protocol_t<Factory>;
+  static_assert(std::is_base_of_v<Protocol, P> || std::is_base_of_v<BufferedProtocol, P>,
+                "the protocol factory must return std::shared_ptr<P> for a Protocol or BufferedProtocol P");
+}
+
+}  // namespace detail
+
+template <class Factory>
+auto EventLoop::create_connection(Factory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
+  detail::check_stream_protocol_factory<Factory>();
+  return detail::typed_connection<detail::factory_protocol_t<Factory>>(
+      connect_stream(ProtocolFactory(std::move(factory)), std::move(host), port, std::move(options)));
+}
+
+template <class Factory>
+Coro<std::shared_ptr<Server>> EventLoop::create_server(Factory factory, std::string host, std::uint16_t port,
+                                                       ServerOptions options) {
+  detail::check_stream_protocol_factory<Factory>();
+  return start_tcp_server(ProtocolFactory(std::move(factory)), std::vector<std::string>{std::move(host)}, port,
+                          options);
+}
+
+template <class Factory>
+Coro<std::shared_ptr<Server>> EventLoop::create_server(Factory factory, std::vector<std::string> hosts,
+                                                       std::uint16_t port, ServerOptions options) {
+  detail::check_stream_protocol_factory<Factory>();
+  return start_tcp_server(ProtocolFactory(std::move(factory)), std::move(hosts), port, options);
+}
+
+}  // namespace aiouv
+
+#endif

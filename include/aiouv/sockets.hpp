@@ -1,0 +1,88 @@
+#ifndef AIOUV_SOCKETS_HPP_INCLUDED
+#define AIOUV_SOCKETS_HPP_INCLUDED
+
+/// \file
+/// Socket addresses and what getaddrinfo() gives: the values asyncio passes
+/// around as tuples ("host", port) and addrinfo 5-tuples.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aiouv {
+
+/// An IPv4 or IPv6 socket address (asyncio's ("host", port) tuple).
+class SocketAddress {
+ public:
+  /// An empty address (family() == AF_UNSPEC).
+  SocketAddress() noexcept = default;
+  /// Copies a sockaddr of family AF_INET or AF_INET6; anything else gives an
+  /// empty address.
+  explicit SocketAddress(const sockaddr* address) noexcept;
+  /// Parses a numeric IPv4 or IPv6 address ("127.0.0.1", "::1");
+  /// std::invalid_argument if it is not one. No name resolution.
+  static SocketAddress parse(std::string_view ip, std::uint16_t port);
+
+  /// AF_INET, AF_INET6, or AF_UNSPEC when empty.
+  int family() const noexcept { return storage_.ss_family; }
+  bool empty() const noexcept { return family() == AF_UNSPEC; }
+  /// The numeric host ("127.0.0.1", "::1").
+  std::string host() const;
+  std::uint16_t port() const noexcept;
+  /// "127.0.0.1:8080" or "[::1]:8080", as printed in logs.
+  std::string to_string() const;
+
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+  /// sizeof the family's sockaddr.
+  unsigned size() const noexcept;
+
+  friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
+
+ private:
+  sockaddr_storage storage_{};
+};
+
+/// One result of getaddrinfo(): asyncio's (family, type, proto, canonname,
+/// sockaddr).
+struct AddressInfo {
+  int family = 0;
+  int type = 0;
+  int protocol = 0;
+  std::string canonname;
+  SocketAddress address;
+};
+
+/// The optional arguments of getaddrinfo(), as asyncio's keywords.
+struct AddressHints {
+  int family = AF_UNSPEC;
+  int type = 0;
+  int protocol = 0;
+  int flags = 0;
+};
+
+/// The optional arguments of create_connection(), as asyncio's keywords.
+struct ConnectionOptions {
+  /// Bind the local end to this address first.
+  std::optional<SocketAddress> local_addr;
+  /// AF_INET or AF_INET6 to use only one family of the resolved addresses.
+  int family = AF_UNSPEC;
+};
+
+/// The optional arguments of create_server(), as asyncio's keywords.
+struct ServerOptions {
+  int backlog = 100;
+  /// AF_INET or AF_INET6 to listen on one family only.
+  int family = AF_UNSPEC;
+  /// SO_REUSEPORT (where the system has it): several servers share a port.
+  bool reuse_port = false;
+  /// Accept connections right away; otherwise from start_serving() or
+  /// serve_forever() on (the socket listens either way).
+  bool start_serving = true;
+};
+
+}  // namespace aiouv
+
+#endif

@@ -1,0 +1,111 @@
+// create_connection(): resolve, try each address in turn, start the
+// transport.
+#include <aiouv/tasks.hpp>
+
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "stream_transport.hpp"
+
+namespace aiouv {
+namespace {
+
+std::string what_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+/// asyncio: one error is raised as is, several identical ones as the first,
+/// different ones as OSError("Multiple exceptions: ...").
+[[noreturn]] void throw_connect_errors(const std::vector<std::exception_ptr>& errors) {
+  const std::string first = what_of(errors.front());
+  bool all_same = true;
+  for (const auto& error : errors) all_same = all_same && what_of(error) == first;
+  if (all_same) std::rethrow_exception(errors.front());
+  std::string message = "Multiple exceptions: ";
+  for (std::size_t i = 0; i < errors.size(); ++i) message += (i ? ", " : "") + what_of(errors[i]);
+  std::error_code code = std::make_error_code(std::errc::connection_refused);
+  try {
+    std::rethrow_exception(errors.front());
+  } catch (const std::system_error& e) {
+    code = e.code();
+  } catch (...) {
+  }
+  throw std::system_error(code, message);
+}
+
+void bind_local(detail::StreamTransport& transport, const SocketAddress& local) {
+  if (int status = uv_tcp_bind(transport.tcp(), local.get(), 0); status < 0) {
+    throw std::system_error(make_uv_error_code(status),
+                            "error while attempting to bind on address " + local.to_string());
+  }
+}
+
+}  // namespace
+
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_stream(
+    ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
+  const std::vector<AddressInfo> infos =
+      co_await getaddrinfo(host, std::to_string(port), AddressHints{options.family, SOCK_STREAM, 0, 0});
+  if (infos.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
+
+  std::shared_ptr<detail::StreamTransport> transport;
+  std::vector<std::exception_ptr> errors;
+  for (const AddressInfo& info : infos) {
+    if (options.local_addr && options.local_addr->family() != info.family) continue;
+    std::shared_ptr<detail::StreamTransport> candidate = detail::StreamTransport::create_tcp(*this);
+    std::exception_ptr error;
+    try {
+      if (options.local_addr) bind_local(*candidate, *options.local_addr);
+      Future<void> connected = candidate->connect(info.address);
+      co_await connected;
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (!error) {
+      transport = std::move(candidate);
+      break;
+    }
+    candidate->discard();
+    if (detail::is_cancelled_error(error)) std::rethrow_exception(error);
+    errors.push_back(error);
+  }
+  if (!transport) {
+    if (errors.empty()) {
+      throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
+                              "no address of " + host + " matches local_addr's family");
+    }
+    throw_connect_errors(errors);
+  }
+
+  std::shared_ptr<BaseProtocol> protocol;
+  try {
+    protocol = factory();
+    if (!protocol) throw std::invalid_argument("the protocol factory returned nullptr");
+  } catch (...) {
+    transport->discard();
+    throw;
+  }
+  Future<void> made = create_future<void>();
+  transport->start(protocol, made);
+  std::exception_ptr error;
+  try {
+    co_await made;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    transport->close();
+    std::rethrow_exception(error);
+  }
+  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
+                                                                                 std::move(protocol));
+}
+
+}  // namespace aiouv

@@ -1,0 +1,59 @@
+#include <aiouv/sockets.hpp>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace aiouv {
+
+SocketAddress::SocketAddress(const sockaddr* address) noexcept {
+  if (!address) return;
+  if (address->sa_family == AF_INET) {
+    std::memcpy(&storage_, address, sizeof(sockaddr_in));
+  } else if (address->sa_family == AF_INET6) {
+    std::memcpy(&storage_, address, sizeof(sockaddr_in6));
+  }
+}
+
+SocketAddress SocketAddress::parse(std::string_view ip, std::uint16_t port) {
+  const std::string text(ip);
+  SocketAddress result;
+  if (uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(&result.storage_)) == 0) return result;
+  result = SocketAddress();
+  if (uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(&result.storage_)) == 0) return result;
+  throw std::invalid_argument("not a numeric IP address: '" + text + "'");
+}
+
+std::string SocketAddress::host() const {
+  char buffer[UV_IF_NAMESIZE + INET6_ADDRSTRLEN + 2] = {};
+  if (family() == AF_INET) {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&storage_), buffer, sizeof buffer);
+  } else if (family() == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&storage_), buffer, sizeof buffer);
+  }
+  return buffer;
+}
+
+std::uint16_t SocketAddress::port() const noexcept {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  return 0;
+}
+
+std::string SocketAddress::to_string() const {
+  if (empty()) return "<no address>";
+  const std::string port_text = std::to_string(port());
+  if (family() == AF_INET6) return "[" + host() + "]:" + port_text;
+  return host() + ":" + port_text;
+}
+
+unsigned SocketAddress::size() const noexcept {
+  if (family() == AF_INET) return sizeof(sockaddr_in);
+  if (family() == AF_INET6) return sizeof(sockaddr_in6);
+  return 0;
+}
+
+bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
+  return a.size() == b.size() && std::memcmp(a.get(), b.get(), a.size()) == 0;
+}
+
+}  // namespace aiouv

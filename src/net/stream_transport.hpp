@@ -1,0 +1,156 @@
+#ifndef AIOUV_SRC_NET_STREAM_TRANSPORT_HPP_INCLUDED
+#define AIOUV_SRC_NET_STREAM_TRANSPORT_HPP_INCLUDED
+
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <aiouv/detail/io_resource.hpp>
+#include <aiouv/futures.hpp>
+#include <aiouv/protocols.hpp>
+#include <aiouv/transports.hpp>
+
+namespace aiouv::detail {
+
+class StreamTransport;
+
+/// Who wants to hear that a transport is gone (a Server counting its
+/// clients).
+class TransportOwner {
+ public:
+  virtual void detach(StreamTransport& transport) noexcept = 0;
+
+ protected:
+  ~TransportOwner() = default;
+};
+
+/// asyncio's _SelectorSocketTransport on a libuv stream (uv_tcp_t or
+/// uv_pipe_t). Reads go straight to the protocol (data_received() from a
+/// per-thread buffer, or into a BufferedProtocol's buffer); writes try
+/// uv_try_write first and queue only the rest, with at most one uv_write in
+/// flight: what arrives meanwhile is coalesced into the next one.
+///
+/// The object holds a reference to itself while its libuv handle is open,
+/// so it lives until libuv is done with the handle, however the user drops
+/// it.
+class StreamTransport final : public Transport, public IoResource, public std::enable_shared_from_this<StreamTransport> {
+ public:
+  enum class Kind : std::uint8_t { tcp, pipe };
+
+  /// A transport over a fresh uv_tcp_t (not connected yet). std::system_error
+  /// if libuv refuses.
+  static std::shared_ptr<StreamTransport> create_tcp(EventLoop& loop);
+  ~StreamTransport() override = default;
+
+  uv_stream_t* stream() noexcept { return &handle_.stream; }
+  uv_tcp_t* tcp() noexcept { return &handle_.tcp; }
+  void set_owner(TransportOwner* owner) noexcept { owner_ = owner; }
+
+  /// Installs the protocol and schedules connection_made() (then
+  /// `made.set_result()`, if given) and reading, as asyncio's transport
+  /// constructor does.
+  void start(std::shared_ptr<BaseProtocol> protocol, Future<void> made = {});
+  /// Starts connecting to `address`; the future completes when connected
+  /// (std::system_error "Connect call failed ADDRESS" if not).
+  Future<void> connect(const SocketAddress& address);
+  /// Closes the handle without any protocol callback (a failed connect or
+  /// accept).
+  void discard() noexcept;
+  std::string repr() const;
+
+  // Transport
+  std::any get_extra_info(std::string_view name) const override;
+  std::optional<SocketAddress> peername() const override;
+  std::optional<SocketAddress> sockname() const override;
+  bool is_closing() const noexcept override { return closing_; }
+  void close() override;
+  void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
+  std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
+  EventLoop& get_loop() const noexcept override { return loop(); }
+  bool is_reading() const noexcept override { return reading_wanted_ && !closing_; }
+  void pause_reading() override;
+  void resume_reading() override;
+  void write(std::string_view data) override;
+  void write_eof() override;
+  bool can_write_eof() const noexcept override { return true; }
+  void abort() override;
+  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override;
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override { return {low_, high_}; }
+  std::size_t get_write_buffer_size() const noexcept override { return pending_.size() + in_flight_.size(); }
+
+  // IoResource
+  void abandon() noexcept override;
+
+ private:
+  StreamTransport(EventLoop& loop, Kind kind) noexcept;
+
+  static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer);
+  static void on_write(uv_write_t* request, int status);
+  static void on_shutdown(uv_shutdown_t* request, int status);
+  static void on_close(uv_handle_t* handle);
+  static void on_connect(uv_connect_t* request, int status);
+
+  void make_connection(Future<void>& made);
+  void start_reading();
+  void stop_reading() noexcept;
+  void eof_received();
+  void start_write();
+  void start_shutdown();
+  void maybe_pause_protocol();
+  void maybe_resume_protocol();
+  /// asyncio's _fatal_error: reports what is not an OS error, then
+  /// force_close().
+  void fatal_error(std::exception_ptr error, const char* message);
+  void fatal_uv_error(int status, const char* message);
+  /// asyncio's _force_close: drop the buffer, lose the connection soon.
+  void force_close(std::exception_ptr error);
+  void schedule_connection_lost(std::exception_ptr error);
+  void call_connection_lost(std::exception_ptr error);
+  void close_handle() noexcept;
+
+  union Handle {
+    Handle() noexcept {}
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle_;
+  uv_write_t write_request_{};
+  uv_shutdown_t shutdown_request_{};
+  uv_connect_t connect_request_{};
+  Future<void> connected_;
+  SocketAddress connecting_to_;
+
+  std::shared_ptr<StreamTransport> self_;  // while the handle is open
+  std::shared_ptr<BaseProtocol> protocol_;
+  Protocol* stream_protocol_ = nullptr;      // one of these two is set
+  BufferedProtocol* buffered_protocol_ = nullptr;
+  TransportOwner* owner_ = nullptr;
+
+  std::string pending_;    // accepted by write(), not yet given to libuv
+  std::string in_flight_;  // the bytes of the uv_write in flight
+  std::size_t high_ = 64 * 1024;
+  std::size_t low_ = 16 * 1024;
+  mutable std::optional<SocketAddress> peername_;
+  mutable std::optional<SocketAddress> sockname_;
+
+  unsigned conn_lost_ = 0;  // asyncio's counter: nonzero once the end is scheduled
+  Kind kind_;
+  bool handle_open_ = false;
+  bool made_ = false;          // connection_made() was called
+  bool reading_wanted_ = true;  // not paused by the protocol
+  bool read_active_ = false;    // uv_read_start in effect
+  bool eof_ = false;            // the peer's EOF arrived
+  bool closing_ = false;
+  bool eof_requested_ = false;  // write_eof() called
+  bool shutdown_started_ = false;
+  bool writing_ = false;        // a uv_write is in flight
+  bool protocol_paused_ = false;
+};
+
+}  // namespace aiouv::detail
+
+#endif

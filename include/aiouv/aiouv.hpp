@@ -15,6 +15,7 @@
 #include <aiouv/runners.hpp>
 #include <aiouv/servers.hpp>
 #include <aiouv/sockets.hpp>
+#include <aiouv/streams.hpp>
 #include <aiouv/taskgroups.hpp>
 #include <aiouv/tasks.hpp>
 #include <aiouv/timeouts.hpp>

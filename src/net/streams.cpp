@@ -1,0 +1,373 @@
+// asyncio's streams.py: StreamReader, the protocol that feeds it, and
+// StreamWriter's flow control.
+#include <aiouv/streams.hpp>
+#include <aiouv/tasks.hpp>
+
+#include <algorithm>
+#include <system_error>
+
+#include "stream_transport.hpp"
+
+namespace aiouv::detail {
+
+/// A StreamReader's buffer and wait state. The unread bytes are
+/// buffer_[start_, end): consuming from the front moves an index instead of
+/// the bytes, and the buffer is compacted only now and then.
+class StreamReaderState {
+ public:
+  explicit StreamReaderState(std::size_t limit) : limit(limit) {
+    if (limit == 0) throw std::invalid_argument("Limit cannot be <= 0");
+  }
+
+  std::size_t size() const noexcept { return buffer_.size() - start_; }
+  std::string_view data() const noexcept { return std::string_view(buffer_).substr(start_); }
+  std::string take(std::size_t n) {
+    std::string out(buffer_, start_, n);
+    consume(n);
+    return out;
+  }
+  void consume(std::size_t n) noexcept {
+    start_ += n;
+    if (start_ == buffer_.size()) {
+      buffer_.clear();
+      start_ = 0;
+    } else if (start_ > 4096 && start_ > buffer_.size() / 2) {
+      buffer_.erase(0, start_);
+      start_ = 0;
+    }
+  }
+  void clear() noexcept { consume(size()); }
+
+  void feed_data(std::string_view data) {
+    if (data.empty()) return;
+    buffer_.append(data);
+    wake_up_waiter();
+    if (transport && !paused && size() > 2 * limit) {
+      transport->pause_reading();
+      paused = true;
+    }
+  }
+  void feed_eof() {
+    eof = true;
+    wake_up_waiter();
+  }
+  void set_exception(std::exception_ptr e) {
+    error = e;
+    Future<void> w = std::exchange(waiter, Future<void>());
+    if (w && !w.done()) w.set_exception(e);
+  }
+  void maybe_resume_transport() {
+    if (paused && size() <= limit) {
+      paused = false;
+      transport->resume_reading();
+    }
+  }
+  void throw_if_failed() const {
+    if (error) std::rethrow_exception(error);
+  }
+
+  /// Waits until feed_data(), feed_eof() or set_exception() is called.
+  Coro<void> wait_for_data(const char* caller) {
+    if (waiter) {
+      throw RuntimeError(std::string(caller) +
+                         "() called while another coroutine is already waiting for incoming data");
+    }
+    if (paused) {
+      paused = false;
+      transport->resume_reading();
+    }
+    waiter = get_running_loop().create_future<void>();
+    Future<void> mine = waiter;
+    struct Forget {
+      StreamReaderState& state;
+      ~Forget() { state.waiter = Future<void>(); }
+    } forget{*this};
+    co_await mine;
+  }
+
+  const std::size_t limit;
+  bool eof = false;
+  bool paused = false;
+  std::exception_ptr error;
+  Future<void> waiter;
+  Transport* transport = nullptr;
+
+ private:
+  void wake_up_waiter() {
+    Future<void> w = std::exchange(waiter, Future<void>());
+    if (w && !w.done()) w.set_result();
+  }
+
+  std::string buffer_;
+  std::size_t start_ = 0;
+};
+
+namespace {
+
+Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
+  s->throw_if_failed();
+  if (n == 0) co_return std::string();
+  if (n < 0) {
+    // Until EOF, in limit-sized blocks as asyncio does.
+    std::string all;
+    for (;;) {
+      std::string block = co_await read_some(s, static_cast<std::ptrdiff_t>(s->limit));
+      if (block.empty()) break;
+      all += block;
+    }
+    co_return all;
+  }
+  if (s->size() == 0 && !s->eof) co_await s->wait_for_data("read");
+  std::string data = s->take(std::min(static_cast<std::size_t>(n), s->size()));
+  s->maybe_resume_transport();
+  co_return data;
+}
+
+Coro<std::string> read_exactly(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
+  if (n < 0) throw std::invalid_argument("readexactly size can not be less than zero");
+  s->throw_if_failed();
+  if (n == 0) co_return std::string();
+  const auto wanted = static_cast<std::size_t>(n);
+  while (s->size() < wanted) {
+    if (s->eof) {
+      std::string partial = s->take(s->size());
+      throw IncompleteReadError(std::move(partial), n);
+    }
+    co_await s->wait_for_data("readexactly");
+  }
+  std::string data = s->take(wanted);
+  s->maybe_resume_transport();
+  co_return data;
+}
+
+Coro<std::string> read_until(std::shared_ptr<StreamReaderState> s, std::vector<std::string> separators) {
+  std::sort(separators.begin(), separators.end(),
+            [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+  if (separators.empty()) throw std::invalid_argument("Separator should contain at least one element");
+  const std::size_t min_length = separators.front().size();
+  const std::size_t max_length = separators.back().size();
+  if (min_length == 0) throw std::invalid_argument("Separator should be at least one-byte string");
+  s->throw_if_failed();
+
+  // asyncio's search: the earliest end of any separator, resuming each
+  // scan where the last one could not have matched.
+  std::size_t offset = 0;
+  std::size_t match_start = 0;
+  std::size_t match_end = 0;
+  for (;;) {
+    const std::string_view buffered = s->data();
+    if (buffered.size() - std::min(offset, buffered.size()) >= min_length) {
+      bool found = false;
+      for (const std::string& separator : separators) {
+        const std::size_t at = buffered.find(separator, offset);
+        if (at == std::string_view::npos) continue;
+        const std::size_t end = at + separator.size();
+        if (!found || end < match_end) {
+          found = true;
+          match_start = at;
+          match_end = end;
+        }
+      }
+      if (found) break;
+      offset = buffered.size() + 1 > max_length ? buffered.size() + 1 - max_length : 0;
+      if (offset > s->limit) throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+    }
+    if (s->eof) {
+      std::string partial = s->take(s->size());
+      throw IncompleteReadError(std::move(partial), -1);
+    }
+    co_await s->wait_for_data("readuntil");
+  }
+  if (match_start > s->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
+  std::string chunk = s->take(match_end);
+  s->maybe_resume_transport();
+  co_return chunk;
+}
+
+Coro<std::string> read_line(std::shared_ptr<StreamReaderState> s) {
+  std::string line;
+  std::string partial;
+  bool incomplete = false;
+  std::string overrun;
+  try {
+    std::vector<std::string> newline(1, "\n");  // not a braced list: g++ 12 rejects one in co_await
+    line = co_await read_until(s, std::move(newline));
+  } catch (IncompleteReadError& e) {
+    incomplete = true;
+    partial = e.partial();
+  } catch (const LimitOverrunError& e) {
+    // Drop the line (up to its separator if it arrived, else all).
+    if (s->data().substr(e.consumed()).starts_with("\n")) {
+      s->consume(e.consumed() + 1);
+    } else {
+      s->clear();
+    }
+    s->maybe_resume_transport();
+    overrun = e.what();
+  }
+  if (!overrun.empty()) throw std::invalid_argument(overrun);
+  if (incomplete) co_return partial;
+  co_return line;
+}
+
+}  // namespace
+
+/// asyncio's StreamReaderProtocol plus FlowControlMixin.
+class StreamProtocol final : public Protocol, public std::enable_shared_from_this<StreamProtocol> {
+ public:
+  StreamProtocol(EventLoop& loop, StreamReader reader, ClientConnected client_connected)
+      : closed(loop.create_future<void>()),
+        loop_(loop),
+        reader_(std::move(reader)),
+        client_connected_(std::move(client_connected)) {}
+
+  void connection_made(Transport& transport) override {
+    reader_.set_transport(&transport);
+    if (!client_connected_) return;
+    auto* stream = dynamic_cast<StreamTransport*>(&transport);
+    StreamWriter writer(stream->shared_from_this(), shared_from_this());
+    Task<void> task = loop_.create_task(client_connected_(reader_, writer));
+    // A weak reference: the callback must not keep the transport alive.
+    std::weak_ptr<StreamTransport> weak = std::static_pointer_cast<StreamTransport>(stream->shared_from_this());
+    task.add_done_callback([weak](Future<void>& done) {
+      if (done.cancelled()) return;
+      if (std::exception_ptr error = done.exception()) {
+        auto transport = weak.lock();
+        done.get_loop().call_exception_handler(ExceptionContext{
+            "Unhandled exception in client_connected_cb", error, done, transport ? transport->repr() : ""});
+        if (transport) transport->close();
+      }
+    });
+  }
+
+  void connection_lost(std::exception_ptr error) override {
+    if (error) {
+      reader_.set_exception(error);
+    } else {
+      reader_.feed_eof();
+    }
+    if (!closed.done()) {
+      if (error) {
+        closed.set_exception(error);
+        (void)closed.exception();  // retrieved: wait_closed() is optional
+      } else {
+        closed.set_result();
+      }
+    }
+    connection_lost_ = true;
+    wake_drain_waiters(error);
+    reader_.set_transport(nullptr);
+  }
+
+  void data_received(std::string_view data) override { reader_.feed_data(data); }
+  bool eof_received() override {
+    reader_.feed_eof();
+    return true;  // half-open: the writer may still write
+  }
+  void pause_writing() override { paused_ = true; }
+  void resume_writing() override {
+    paused_ = false;
+    wake_drain_waiters(nullptr);
+  }
+
+  Coro<void> drain_helper() {
+    if (connection_lost_) throw std::system_error(std::make_error_code(std::errc::connection_reset), "Connection lost");
+    if (!paused_) co_return;
+    Future<void> waiter = loop_.create_future<void>();
+    drain_waiters_.push_back(waiter);
+    co_await waiter;
+  }
+
+  std::exception_ptr reader_exception() const noexcept { return reader_.exception(); }
+
+  Future<void> closed;
+
+ private:
+  void wake_drain_waiters(std::exception_ptr error) {
+    std::vector<Future<void>> waiters = std::move(drain_waiters_);
+    drain_waiters_.clear();
+    for (Future<void>& waiter : waiters) {
+      if (waiter.done()) continue;
+      if (error) {
+        waiter.set_exception(error);
+      } else {
+        waiter.set_result();
+      }
+    }
+  }
+
+  EventLoop& loop_;
+  StreamReader reader_;
+  ClientConnected client_connected_;
+  std::vector<Future<void>> drain_waiters_;
+  bool paused_ = false;
+  bool connection_lost_ = false;
+};
+
+}  // namespace aiouv::detail
+
+namespace aiouv {
+
+// ---- StreamReader ----
+
+StreamReader::StreamReader(std::size_t limit) : state_(std::make_shared<detail::StreamReaderState>(limit)) {}
+
+Coro<std::string> StreamReader::read(std::ptrdiff_t n) { return detail::read_some(state_, n); }
+Coro<std::string> StreamReader::readline() { return detail::read_line(state_); }
+Coro<std::string> StreamReader::readexactly(std::ptrdiff_t n) { return detail::read_exactly(state_, n); }
+Coro<std::string> StreamReader::readuntil(std::string separator) {
+  return detail::read_until(state_, std::vector<std::string>{std::move(separator)});
+}
+Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
+  return detail::read_until(state_, std::move(separators));
+}
+bool StreamReader::at_eof() const noexcept { return state_->eof && state_->size() == 0; }
+std::exception_ptr StreamReader::exception() const noexcept { return state_->error; }
+void StreamReader::feed_data(std::string_view data) { state_->feed_data(data); }
+void StreamReader::feed_eof() { state_->feed_eof(); }
+void StreamReader::set_exception(std::exception_ptr error) { state_->set_exception(std::move(error)); }
+void StreamReader::set_transport(Transport* transport) { state_->transport = transport; }
+
+// ---- StreamWriter ----
+
+StreamWriter::StreamWriter(std::shared_ptr<Transport> transport, std::shared_ptr<detail::StreamProtocol> protocol) noexcept
+    : transport_(std::move(transport)), protocol_(std::move(protocol)) {}
+
+namespace {
+
+Coro<void> drain_impl(std::shared_ptr<Transport> transport, std::shared_ptr<detail::StreamProtocol> protocol) {
+  if (std::exception_ptr error = protocol->reader_exception()) std::rethrow_exception(error);
+  // Closing: let connection_lost() run first, so that drain() reports it.
+  if (transport->is_closing()) co_await sleep(std::chrono::seconds(0));
+  co_await protocol->drain_helper();
+}
+
+Coro<void> wait_closed_impl(std::shared_ptr<detail::StreamProtocol> protocol) { co_await protocol->closed; }
+
+}  // namespace
+
+Coro<void> StreamWriter::drain() { return drain_impl(transport_, protocol_); }
+Coro<void> StreamWriter::wait_closed() { return wait_closed_impl(protocol_); }
+
+// ---- open_connection, start_server ----
+
+Coro<StreamPair> open_connection(std::string host, std::uint16_t port, ConnectionOptions options, std::size_t limit) {
+  EventLoop& loop = get_running_loop();
+  StreamReader reader(limit);
+  auto [transport, protocol] = co_await loop.create_connection(
+      [&] { return std::make_shared<detail::StreamProtocol>(loop, reader, nullptr); }, std::move(host), port,
+      std::move(options));
+  co_return StreamPair{reader, StreamWriter(std::move(transport), std::move(protocol))};
+}
+
+Coro<std::shared_ptr<Server>> start_server(ClientConnected client_connected, std::string host, std::uint16_t port,
+                                           ServerOptions options, std::size_t limit) {
+  EventLoop& loop = get_running_loop();
+  if (!client_connected) throw std::invalid_argument("start_server() needs a client_connected callback");
+  auto factory = [&loop, client_connected = std::move(client_connected), limit] {
+    return std::make_shared<detail::StreamProtocol>(loop, StreamReader(limit), client_connected);
+  };
+  co_return co_await loop.create_server(std::move(factory), std::move(host), port, options);
+}
+
+}  // namespace aiouv

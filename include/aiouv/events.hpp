@@ -287,7 +287,7 @@ class EventLoop {
   /// asyncio's loop.getnameinfo(sockaddr, flags): (host, service).
   Coro<std::pair<std::string, std::string>> getnameinfo(SocketAddress address, int flags = 0);
 
-  // ---- TCP connections and servers (transports.hpp, protocols.hpp) ----
+  // ---- TCP and Unix-socket connections and servers (transports.hpp, protocols.hpp) ----
 
   /// asyncio's loop.create_connection(protocol_factory, host, port): tries
   /// every address `host` resolves to, in order, until one connects; then
@@ -309,6 +309,17 @@ class EventLoop {
   template <class Factory>
   Coro<std::shared_ptr<Server>> create_server(Factory factory, std::vector<std::string> hosts, std::uint16_t port,
                                               ServerOptions options = {});
+
+  /// asyncio's loop.create_unix_connection(protocol_factory, path): as
+  /// create_connection() over a Unix socket (a named pipe on Windows).
+  template <class Factory>
+  auto create_unix_connection(Factory factory, std::string path);
+  /// asyncio's loop.create_unix_server(protocol_factory, path): listens on a
+  /// Unix socket, replacing a stale socket file at `path` and removing it
+  /// again on close() (asyncio 3.13). `options.family` and `reuse_port` do
+  /// not apply.
+  template <class Factory>
+  Coro<std::shared_ptr<Server>> create_unix_server(Factory factory, std::string path, ServerOptions options = {});
 
   // ---- futures and tasks ----
 
@@ -417,6 +428,9 @@ class EventLoop {
       ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options);
   Coro<std::shared_ptr<Server>> start_tcp_server(ProtocolFactory factory, std::vector<std::string> hosts,
                                                  std::uint16_t port, ServerOptions options);
+  Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> connect_unix_stream(
+      ProtocolFactory factory, std::string path);
+  Coro<std::shared_ptr<Server>> start_unix_server(ProtocolFactory factory, std::string path, ServerOptions options);
 
   // I/O resource bookkeeping (see detail::IoResource).
   void link_io(detail::IoResource* resource) noexcept;

@@ -129,6 +129,14 @@ using ClientConnected = std::function<Coro<void>(StreamReader, StreamWriter)>;
 Coro<std::shared_ptr<Server>> start_server(ClientConnected client_connected, std::string host, std::uint16_t port,
                                            ServerOptions options = {}, std::size_t limit = kDefaultStreamLimit);
 
+/// asyncio.open_unix_connection(path): open_connection() over a Unix socket.
+Coro<StreamPair> open_unix_connection(std::string path, std::size_t limit = kDefaultStreamLimit);
+
+/// asyncio.start_unix_server(client_connected_cb, path): start_server() on a
+/// Unix socket (see EventLoop::create_unix_server()).
+Coro<std::shared_ptr<Server>> start_unix_server(ClientConnected client_connected, std::string path,
+                                                ServerOptions options = {}, std::size_t limit = kDefaultStreamLimit);
+
 }  // namespace aiouv
 
 #endif

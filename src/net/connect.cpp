@@ -49,6 +49,56 @@ void bind_local(detail::StreamTransport& transport, const SocketAddress& local) 
 
 }  // namespace
 
+namespace {
+
+/// Creates the protocol and starts `transport` with it; gives them once
+/// connection_made() has run.
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start_connected(
+    EventLoop& loop, std::shared_ptr<detail::StreamTransport> transport,
+    const std::function<std::shared_ptr<BaseProtocol>()>& factory) {
+  std::shared_ptr<BaseProtocol> protocol;
+  try {
+    protocol = factory();
+    if (!protocol) throw std::invalid_argument("the protocol factory returned nullptr");
+  } catch (...) {
+    transport->discard();
+    throw;
+  }
+  Future<void> made = loop.create_future<void>();
+  transport->start(protocol, made);
+  std::exception_ptr error;
+  try {
+    co_await made;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    transport->close();
+    std::rethrow_exception(error);
+  }
+  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
+                                                                                 std::move(protocol));
+}
+
+}  // namespace
+
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_unix_stream(
+    ProtocolFactory factory, std::string path) {
+  std::shared_ptr<detail::StreamTransport> transport = detail::StreamTransport::create_pipe(*this);
+  std::exception_ptr error;
+  try {
+    Future<void> connected = transport->connect(path);
+    co_await connected;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    transport->discard();
+    std::rethrow_exception(error);
+  }
+  co_return co_await start_connected(*this, std::move(transport), factory);
+}
+
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_stream(
     ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
   const std::vector<AddressInfo> infos =
@@ -84,28 +134,7 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
     throw_connect_errors(errors);
   }
 
-  std::shared_ptr<BaseProtocol> protocol;
-  try {
-    protocol = factory();
-    if (!protocol) throw std::invalid_argument("the protocol factory returned nullptr");
-  } catch (...) {
-    transport->discard();
-    throw;
-  }
-  Future<void> made = create_future<void>();
-  transport->start(protocol, made);
-  std::exception_ptr error;
-  try {
-    co_await made;
-  } catch (...) {
-    error = std::current_exception();
-  }
-  if (error) {
-    transport->close();
-    std::rethrow_exception(error);
-  }
-  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
-                                                                                 std::move(protocol));
+  co_return co_await start_connected(*this, std::move(transport), factory);
 }
 
 }  // namespace aiouv

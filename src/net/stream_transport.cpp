@@ -53,11 +53,24 @@ std::shared_ptr<StreamTransport> StreamTransport::create_tcp(EventLoop& loop) {
   if (int status = uv_tcp_init(loop.native_handle(), transport->tcp()); status < 0) {
     throw std::system_error(make_uv_error_code(status), "uv_tcp_init");
   }
-  transport->handle_.handle.data = transport.get();
-  transport->handle_open_ = true;
-  transport->handle_opened();
-  transport->self_ = transport;
+  transport->adopt_handle(transport);
   return transport;
+}
+
+std::shared_ptr<StreamTransport> StreamTransport::create_pipe(EventLoop& loop) {
+  std::shared_ptr<StreamTransport> transport(new StreamTransport(loop, Kind::pipe));
+  if (int status = uv_pipe_init(loop.native_handle(), transport->pipe(), 0); status < 0) {
+    throw std::system_error(make_uv_error_code(status), "uv_pipe_init");
+  }
+  transport->adopt_handle(transport);
+  return transport;
+}
+
+void StreamTransport::adopt_handle(const std::shared_ptr<StreamTransport>& self) noexcept {
+  handle_.handle.data = this;
+  handle_open_ = true;
+  handle_opened();
+  self_ = self;
 }
 
 std::string StreamTransport::repr() const {
@@ -67,7 +80,11 @@ std::string StreamTransport::repr() const {
   } else if (closing_) {
     text += " closing";
   }
-  if (auto peer = peername()) text += " peer=" + peer->to_string();
+  if (auto peer = peername()) {
+    text += " peer=" + peer->to_string();
+  } else if (kind_ == Kind::pipe && !connecting_to_.empty()) {
+    text += " path=" + connecting_to_;
+  }
   text += " bufsize=" + std::to_string(get_write_buffer_size());
   return text + ">";
 }
@@ -398,7 +415,17 @@ Future<void> StreamTransport::connect(const SocketAddress& address) {
     throw std::system_error(make_uv_error_code(status), "Connect call failed " + address.to_string());
   }
   request_started();
-  connecting_to_ = address;
+  connecting_to_ = address.to_string();
+  connected_ = connected;
+  return connected;
+}
+
+Future<void> StreamTransport::connect(const std::string& path) {
+  Future<void> connected = loop().create_future<void>();
+  connect_request_.data = this;
+  uv_pipe_connect(&connect_request_, pipe(), path.c_str(), &on_connect);  // errors come to on_connect
+  request_started();
+  connecting_to_ = path;
   connected_ = connected;
   return connected;
 }
@@ -410,7 +437,7 @@ void StreamTransport::on_connect(uv_connect_t* request, int status) {
   if (!connected || connected.done() || self->loop().is_closed()) return;
   if (status < 0) {
     connected.set_exception(
-        std::system_error(make_uv_error_code(status), "Connect call failed " + self->connecting_to_.to_string()));
+        std::system_error(make_uv_error_code(status), "Connect call failed " + self->connecting_to_));
   } else {
     connected.set_result();
   }
@@ -440,7 +467,20 @@ std::optional<SocketAddress> StreamTransport::sockname() const {
   return sockname_;
 }
 
+std::string StreamTransport::pipe_name(bool peer) const {
+  char buffer[1024];
+  std::size_t length = sizeof buffer;
+  const int status = peer ? uv_pipe_getpeername(&handle_.pipe, buffer, &length)
+                          : uv_pipe_getsockname(&handle_.pipe, buffer, &length);
+  return status == 0 ? std::string(buffer, length) : std::string();
+}
+
 std::any StreamTransport::get_extra_info(std::string_view name) const {
+  if (kind_ == Kind::pipe && (name == "peername" || name == "sockname")) {
+    // A Unix socket's address is its path (asyncio gives the path string).
+    if (!handle_open_) return {};
+    return pipe_name(name == "peername");
+  }
   if (name == "peername") {
     if (auto address = peername()) return *address;
   } else if (name == "sockname") {

@@ -42,10 +42,15 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   /// A transport over a fresh uv_tcp_t (not connected yet). std::system_error
   /// if libuv refuses.
   static std::shared_ptr<StreamTransport> create_tcp(EventLoop& loop);
+  /// A transport over a fresh uv_pipe_t (a Unix socket; a named pipe on
+  /// Windows), not connected yet.
+  static std::shared_ptr<StreamTransport> create_pipe(EventLoop& loop);
   ~StreamTransport() override = default;
 
   uv_stream_t* stream() noexcept { return &handle_.stream; }
   uv_tcp_t* tcp() noexcept { return &handle_.tcp; }
+  uv_pipe_t* pipe() noexcept { return &handle_.pipe; }
+  Kind kind() const noexcept { return kind_; }
   void set_owner(TransportOwner* owner) noexcept { owner_ = owner; }
 
   /// Installs the protocol and schedules connection_made() (then
@@ -55,6 +60,8 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   /// Starts connecting to `address`; the future completes when connected
   /// (std::system_error "Connect call failed ADDRESS" if not).
   Future<void> connect(const SocketAddress& address);
+  /// The same for a pipe transport and a socket path.
+  Future<void> connect(const std::string& path);
   /// Closes the handle without any protocol callback (a failed connect or
   /// accept).
   void discard() noexcept;
@@ -93,6 +100,8 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   static void on_close(uv_handle_t* handle);
   static void on_connect(uv_connect_t* request, int status);
 
+  void adopt_handle(const std::shared_ptr<StreamTransport>& self) noexcept;
+  std::string pipe_name(bool peer) const;
   void make_connection(Future<void>& made);
   void start_reading();
   void stop_reading() noexcept;
@@ -122,7 +131,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   uv_shutdown_t shutdown_request_{};
   uv_connect_t connect_request_{};
   Future<void> connected_;
-  SocketAddress connecting_to_;
+  std::string connecting_to_;
 
   std::shared_ptr<StreamTransport> self_;  // while the handle is open
   std::shared_ptr<BaseProtocol> protocol_;

@@ -351,23 +351,51 @@ Coro<void> StreamWriter::wait_closed() { return wait_closed_impl(protocol_); }
 
 // ---- open_connection, start_server ----
 
+namespace {
+
+std::shared_ptr<detail::StreamProtocol> make_stream_protocol(EventLoop& loop, StreamReader reader,
+                                                             ClientConnected client_connected) {
+  return std::make_shared<detail::StreamProtocol>(loop, std::move(reader), std::move(client_connected));
+}
+
+/// The protocol factory of start_server() and start_unix_server().
+auto server_protocols(EventLoop& loop, ClientConnected client_connected, std::size_t limit) {
+  if (!client_connected) throw std::invalid_argument("start_server() needs a client_connected callback");
+  return [&loop, client_connected = std::move(client_connected), limit] {
+    return make_stream_protocol(loop, StreamReader(limit), client_connected);
+  };
+}
+
+}  // namespace
+
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, ConnectionOptions options, std::size_t limit) {
   EventLoop& loop = get_running_loop();
   StreamReader reader(limit);
   auto [transport, protocol] = co_await loop.create_connection(
-      [&] { return std::make_shared<detail::StreamProtocol>(loop, reader, nullptr); }, std::move(host), port,
-      std::move(options));
+      [&] { return make_stream_protocol(loop, reader, nullptr); }, std::move(host), port, std::move(options));
+  co_return StreamPair{reader, StreamWriter(std::move(transport), std::move(protocol))};
+}
+
+Coro<StreamPair> open_unix_connection(std::string path, std::size_t limit) {
+  EventLoop& loop = get_running_loop();
+  StreamReader reader(limit);
+  auto [transport, protocol] =
+      co_await loop.create_unix_connection([&] { return make_stream_protocol(loop, reader, nullptr); }, std::move(path));
   co_return StreamPair{reader, StreamWriter(std::move(transport), std::move(protocol))};
 }
 
 Coro<std::shared_ptr<Server>> start_server(ClientConnected client_connected, std::string host, std::uint16_t port,
                                            ServerOptions options, std::size_t limit) {
   EventLoop& loop = get_running_loop();
-  if (!client_connected) throw std::invalid_argument("start_server() needs a client_connected callback");
-  auto factory = [&loop, client_connected = std::move(client_connected), limit] {
-    return std::make_shared<detail::StreamProtocol>(loop, StreamReader(limit), client_connected);
-  };
-  co_return co_await loop.create_server(std::move(factory), std::move(host), port, options);
+  co_return co_await loop.create_server(server_protocols(loop, std::move(client_connected), limit), std::move(host),
+                                        port, options);
+}
+
+Coro<std::shared_ptr<Server>> start_unix_server(ClientConnected client_connected, std::string path,
+                                                ServerOptions options, std::size_t limit) {
+  EventLoop& loop = get_running_loop();
+  co_return co_await loop.create_unix_server(server_protocols(loop, std::move(client_connected), limit),
+                                             std::move(path), options);
 }
 
 }  // namespace aiouv

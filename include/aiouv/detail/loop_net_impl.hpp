@@ -61,6 +61,19 @@ Coro<std::shared_ptr<Server>> EventLoop::create_server(Factory factory, std::vec
   return start_tcp_server(ProtocolFactory(std::move(factory)), std::move(hosts), port, options);
 }
 
+template <class Factory>
+auto EventLoop::create_unix_connection(Factory factory, std::string path) {
+  detail::check_stream_protocol_factory<Factory>();
+  return detail::typed_connection<detail::factory_protocol_t<Factory>>(
+      connect_unix_stream(ProtocolFactory(std::move(factory)), std::move(path)));
+}
+
+template <class Factory>
+Coro<std::shared_ptr<Server>> EventLoop::create_unix_server(Factory factory, std::string path, ServerOptions options) {
+  detail::check_stream_protocol_factory<Factory>();
+  return start_unix_server(ProtocolFactory(std::move(factory)), std::move(path), options);
+}
+
 }  // namespace aiouv
 
 #endif

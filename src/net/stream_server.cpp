@@ -1,4 +1,5 @@
-// create_server() and asyncio.Server on uv_tcp_t listeners.
+// create_server(), create_unix_server() and asyncio.Server, on uv_tcp_t or
+// uv_pipe_t listeners.
 #include <aiouv/servers.hpp>
 #include <aiouv/tasks.hpp>
 
@@ -15,20 +16,37 @@
 namespace aiouv::detail {
 namespace {
 
-class TcpServer final : public Server,
+/// Removes a Unix socket file left at `path` (asyncio does so before
+/// binding, and 3.13 after closing); anything else there is left alone.
+void remove_stale_socket(const std::string& path) {
+#ifndef _WIN32  // Windows named pipes leave no file behind
+  if (path.empty() || path[0] == '\0') return;  // Linux abstract namespace
+  uv_fs_t request;
+  if (uv_fs_stat(nullptr, &request, path.c_str(), nullptr) == 0 && (request.statbuf.st_mode & S_IFMT) == S_IFSOCK) {
+    uv_fs_req_cleanup(&request);
+    uv_fs_unlink(nullptr, &request, path.c_str(), nullptr);
+  }
+  uv_fs_req_cleanup(&request);
+#else
+  (void)path;
+#endif
+}
+
+class StreamServer final : public Server,
                         public IoResource,
                         public TransportOwner,
-                        public std::enable_shared_from_this<TcpServer> {
+                        public std::enable_shared_from_this<StreamServer> {
  public:
   using Factory = std::function<std::shared_ptr<BaseProtocol>()>;
 
-  static std::shared_ptr<TcpServer> create(EventLoop& loop, Factory factory, int backlog) {
-    std::shared_ptr<TcpServer> server(new TcpServer(loop, std::move(factory), backlog));
+  static std::shared_ptr<StreamServer> create(EventLoop& loop, Factory factory, int backlog) {
+    std::shared_ptr<StreamServer> server(new StreamServer(loop, std::move(factory), backlog));
     server->self_ = server;
     return server;
   }
 
   void listen_on(const SocketAddress& address, bool reuse_port);
+  void listen_on(const std::string& path);
   void begin_serving();
 
   // Server
@@ -48,12 +66,20 @@ class TcpServer final : public Server,
  private:
   /// One listening socket; freed by its close callback.
   struct Listener {
-    uv_tcp_t tcp;
-    TcpServer* server;
+    union {
+      uv_handle_t handle;
+      uv_stream_t stream;
+      uv_tcp_t tcp;
+      uv_pipe_t pipe;
+    };
+    StreamTransport::Kind kind;
+    StreamServer* server;
     bool connection_waiting = false;  // libuv holds one back until we accept
   };
+  Listener* add_listener(StreamTransport::Kind kind);
+  void start_listening(Listener& listener, const std::string& where);
 
-  TcpServer(EventLoop& loop, Factory factory, int backlog) noexcept
+  StreamServer(EventLoop& loop, Factory factory, int backlog) noexcept
       : IoResource(loop), factory_(std::move(factory)), backlog_(backlog) {}
 
   static void on_connection(uv_stream_t* stream, int status);
@@ -66,10 +92,11 @@ class TcpServer final : public Server,
 
   Factory factory_;
   int backlog_;
-  std::shared_ptr<TcpServer> self_;  // while listening or serving clients
+  std::shared_ptr<StreamServer> self_;  // while listening or serving clients
   std::vector<Listener*> listeners_;
   std::size_t open_listeners_ = 0;  // including those closing
   std::unordered_set<StreamTransport*> clients_;
+  std::vector<std::string> socket_paths_;  // removed again on close (asyncio 3.13's cleanup_socket)
   std::vector<Future<void>> waiters_;
   Future<void> serving_forever_;
   bool closed_ = false;   // asyncio: _sockets is None
@@ -77,23 +104,30 @@ class TcpServer final : public Server,
   bool serving_ = false;
 };
 
-std::string TcpServer::repr() const {
+std::string StreamServer::repr() const {
   std::string text = "<Server sockets=(";
   const auto addresses = sockets();
   for (std::size_t i = 0; i < addresses.size(); ++i) text += (i ? ", " : "") + addresses[i].to_string();
   return text + ")>";
 }
 
-void TcpServer::listen_on(const SocketAddress& address, bool reuse_port) {
+StreamServer::Listener* StreamServer::add_listener(StreamTransport::Kind kind) {
   auto* listener = new Listener{};
+  listener->kind = kind;
   listener->server = this;
+  listeners_.push_back(listener);
+  return listener;
+}
+
+void StreamServer::listen_on(const SocketAddress& address, bool reuse_port) {
+  Listener* listener = add_listener(StreamTransport::Kind::tcp);
   if (int status = uv_tcp_init_ex(loop().native_handle(), &listener->tcp, static_cast<unsigned>(address.family()));
       status < 0) {
+    listeners_.pop_back();
     delete listener;
     throw std::system_error(make_uv_error_code(status), "uv_tcp_init");
   }
-  listener->tcp.data = listener;
-  listeners_.push_back(listener);
+  listener->handle.data = listener;
   ++open_listeners_;
   handle_opened();
   const std::string where = "error while attempting to bind on address " + address.to_string();
@@ -101,8 +135,7 @@ void TcpServer::listen_on(const SocketAddress& address, bool reuse_port) {
 #if defined(SO_REUSEPORT)
     uv_os_fd_t fd;
     int on = 1;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->tcp), &fd) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    if (uv_fileno(&listener->handle, &fd) != 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
       throw std::system_error(std::error_code(errno, std::generic_category()), where);
     }
 #else
@@ -113,15 +146,37 @@ void TcpServer::listen_on(const SocketAddress& address, bool reuse_port) {
   if (int status = uv_tcp_bind(&listener->tcp, address.get(), flags); status < 0) {
     throw std::system_error(make_uv_error_code(status), where);
   }
-  // Listen now, as asyncio does, even if accepting starts later: the port is
-  // taken (and an address in use reported) here.
-  if (int status = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), backlog_, &on_connection);
-      status < 0) {
+  start_listening(*listener, where);
+}
+
+void StreamServer::listen_on(const std::string& path) {
+  Listener* listener = add_listener(StreamTransport::Kind::pipe);
+  if (int status = uv_pipe_init(loop().native_handle(), &listener->pipe, 0); status < 0) {
+    listeners_.pop_back();
+    delete listener;
+    throw std::system_error(make_uv_error_code(status), "uv_pipe_init");
+  }
+  listener->handle.data = listener;
+  ++open_listeners_;
+  handle_opened();
+  const std::string where = "error while attempting to bind on address '" + path + "'";
+  remove_stale_socket(path);
+  if (int status = uv_pipe_bind(&listener->pipe, path.c_str()); status < 0) {
+    throw std::system_error(make_uv_error_code(status), where);
+  }
+  socket_paths_.push_back(path);
+  start_listening(*listener, where);
+}
+
+void StreamServer::start_listening(Listener& listener, const std::string& where) {
+  // Listen now, as asyncio does, even if accepting starts later: the
+  // address is taken (and one in use reported) here.
+  if (int status = uv_listen(&listener.stream, backlog_, &on_connection); status < 0) {
     throw std::system_error(make_uv_error_code(status), where);
   }
 }
 
-void TcpServer::begin_serving() {
+void StreamServer::begin_serving() {
   if (serving_ || closed_) return;
   serving_ = true;
   for (Listener* listener : listeners_) {
@@ -129,9 +184,9 @@ void TcpServer::begin_serving() {
   }
 }
 
-void TcpServer::on_connection(uv_stream_t* stream, int status) {
+void StreamServer::on_connection(uv_stream_t* stream, int status) {
   auto* listener = static_cast<Listener*>(stream->data);
-  TcpServer& server = *listener->server;
+  StreamServer& server = *listener->server;
   if (status < 0) {
     if (status == UV_ECONNABORTED || status == UV_EAGAIN || status == UV_EINTR) return;
     server.loop().call_exception_handler(ExceptionContext{
@@ -148,12 +203,13 @@ void TcpServer::on_connection(uv_stream_t* stream, int status) {
   server.accept(*listener);
 }
 
-void TcpServer::accept(Listener& listener) {
+void StreamServer::accept(Listener& listener) {
   std::shared_ptr<StreamTransport> transport;
   std::shared_ptr<BaseProtocol> protocol;
   try {
-    transport = StreamTransport::create_tcp(loop());
-    if (int status = uv_accept(reinterpret_cast<uv_stream_t*>(&listener.tcp), transport->stream()); status < 0) {
+    transport = listener.kind == StreamTransport::Kind::tcp ? StreamTransport::create_tcp(loop())
+                                                            : StreamTransport::create_pipe(loop());
+    if (int status = uv_accept(&listener.stream, transport->stream()); status < 0) {
       transport->discard();
       return;
     }
@@ -172,39 +228,41 @@ void TcpServer::accept(Listener& listener) {
   }
 }
 
-void TcpServer::detach(StreamTransport& transport) noexcept {
+void StreamServer::detach(StreamTransport& transport) noexcept {
   clients_.erase(&transport);
   if (clients_.empty() && closed_) wake_up_waiters();
   release_self_if_done();
 }
 
-void TcpServer::close() {
+void StreamServer::close() {
   if (closed_) return;
   closed_ = true;
   serving_ = false;
-  for (Listener* listener : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp), &on_listener_closed);
+  for (Listener* listener : listeners_) uv_close(&listener->handle, &on_listener_closed);
   listeners_.clear();
+  for (const std::string& path : socket_paths_) remove_stale_socket(path);
+  socket_paths_.clear();
   if (serving_forever_ && !serving_forever_.done()) serving_forever_.cancel();
   serving_forever_ = Future<void>();
   if (clients_.empty()) wake_up_waiters();
 }
 
-void TcpServer::on_listener_closed(uv_handle_t* handle) {
+void StreamServer::on_listener_closed(uv_handle_t* handle) {
   auto* listener = static_cast<Listener*>(handle->data);
-  TcpServer& server = *listener->server;
+  StreamServer& server = *listener->server;
   delete listener;
   server.handle_closed();
   --server.open_listeners_;
   server.release_self_if_done();
 }
 
-void TcpServer::release_self_if_done() noexcept {
+void StreamServer::release_self_if_done() noexcept {
   if (open_listeners_ == 0 && clients_.empty() && closed_) {
-    std::shared_ptr<TcpServer> last = std::move(self_);  // may free this at scope end
+    std::shared_ptr<StreamServer> last = std::move(self_);  // may free this at scope end
   }
 }
 
-void TcpServer::wake_up_waiters() {
+void StreamServer::wake_up_waiters() {
   woken_ = true;
   for (Future<void>& waiter : waiters_) {
     if (!waiter.done()) waiter.set_result();
@@ -212,22 +270,22 @@ void TcpServer::wake_up_waiters() {
   waiters_.clear();
 }
 
-Coro<void> TcpServer::wait_closed() {
-  std::shared_ptr<TcpServer> keep = shared_from_this();
+Coro<void> StreamServer::wait_closed() {
+  std::shared_ptr<StreamServer> keep = shared_from_this();
   if (woken_) co_return;
   Future<void> waiter = loop().create_future<void>();
   waiters_.push_back(waiter);
   co_await waiter;
 }
 
-Coro<void> TcpServer::start_serving() {
-  std::shared_ptr<TcpServer> keep = shared_from_this();
+Coro<void> StreamServer::start_serving() {
+  std::shared_ptr<StreamServer> keep = shared_from_this();
   begin_serving();
   co_await sleep(std::chrono::seconds(0));
 }
 
-Coro<void> TcpServer::serve_forever() {
-  std::shared_ptr<TcpServer> keep = shared_from_this();
+Coro<void> StreamServer::serve_forever() {
+  std::shared_ptr<StreamServer> keep = shared_from_this();
   if (serving_forever_) throw RuntimeError("server " + repr() + " is already being awaited on serve_forever()");
   if (closed_) throw RuntimeError("server " + repr() + " is closed");
   begin_serving();
@@ -247,9 +305,10 @@ Coro<void> TcpServer::serve_forever() {
   if (error) std::rethrow_exception(error);
 }
 
-std::vector<SocketAddress> TcpServer::sockets() const {
+std::vector<SocketAddress> StreamServer::sockets() const {
   std::vector<SocketAddress> addresses;
   for (Listener* listener : listeners_) {
+    if (listener->kind != StreamTransport::Kind::tcp) continue;
     sockaddr_storage storage{};
     int length = sizeof storage;
     if (uv_tcp_getsockname(&listener->tcp, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
@@ -259,28 +318,28 @@ std::vector<SocketAddress> TcpServer::sockets() const {
   return addresses;
 }
 
-std::vector<std::shared_ptr<StreamTransport>> TcpServer::client_list() const {
+std::vector<std::shared_ptr<StreamTransport>> StreamServer::client_list() const {
   std::vector<std::shared_ptr<StreamTransport>> clients;
   for (StreamTransport* client : clients_) clients.push_back(client->shared_from_this());
   return clients;
 }
 
-void TcpServer::close_clients() {
+void StreamServer::close_clients() {
   for (auto& client : client_list()) client->close();
 }
 
-void TcpServer::abort_clients() {
+void StreamServer::abort_clients() {
   for (auto& client : client_list()) client->abort();
 }
 
-void TcpServer::abandon() noexcept {
+void StreamServer::abandon() noexcept {
   // The clients are abandoned on their own; they will not call detach().
   clients_.clear();
   waiters_.clear();
   serving_forever_ = Future<void>();
   closed_ = true;
   serving_ = false;
-  for (Listener* listener : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp), &on_listener_closed);
+  for (Listener* listener : listeners_) uv_close(&listener->handle, &on_listener_closed);
   listeners_.clear();
   release_self_if_done();
 }
@@ -291,10 +350,27 @@ void TcpServer::abandon() noexcept {
 
 namespace aiouv {
 
+Coro<std::shared_ptr<Server>> EventLoop::start_unix_server(ProtocolFactory factory, std::string path,
+                                                           ServerOptions options) {
+  std::shared_ptr<detail::StreamServer> server =
+      detail::StreamServer::create(*this, std::move(factory), options.backlog);
+  try {
+    server->listen_on(path);
+  } catch (...) {
+    server->close();
+    throw;
+  }
+  if (options.start_serving) {
+    server->begin_serving();
+    co_await sleep(std::chrono::seconds(0));
+  }
+  co_return server;
+}
+
 Coro<std::shared_ptr<Server>> EventLoop::start_tcp_server(ProtocolFactory factory, std::vector<std::string> hosts,
                                                           std::uint16_t port, ServerOptions options) {
   if (hosts.empty()) hosts.emplace_back();
-  std::shared_ptr<detail::TcpServer> server = detail::TcpServer::create(*this, std::move(factory), options.backlog);
+  std::shared_ptr<detail::StreamServer> server = detail::StreamServer::create(*this, std::move(factory), options.backlog);
   std::exception_ptr error;
   try {
     std::vector<SocketAddress> bound;

@@ -2,11 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <signal.h>  // kill(); the samples test is POSIX-only
 
 namespace {
 
@@ -130,5 +134,62 @@ TEST(Samples, Crawler) {
   EXPECT_EQ(got.back(), "crawled 18 pages: 14 ok, 2 failed, 2 timed out; at most 4 fetches at once (limit 4)");
   EXPECT_LT(out.took, std::chrono::seconds(5)) << "slow pages are cut off by wait_for, not awaited";
 }
+
+/// The echo server running in the background (POSIX: popen and kill).
+class EchoServer {
+ public:
+  explicit EchoServer(const std::string& mode) {
+    // The shell prints its pid, then becomes the server: that pid gets the
+    // signal.
+    const std::string command =
+        std::string("sh -c 'echo $$; exec ") + ECHO_SERVER_BIN + " --port 0 --mode " + mode + "' 2>&1";
+    pipe_ = popen(command.c_str(), "r");
+    pid = std::stoi(next_line());
+    listening = next_line();
+    port = listening.substr(listening.rfind(':') + 1);
+  }
+  ~EchoServer() {
+    if (pipe_) pclose(pipe_);
+  }
+  std::string next_line() {
+    char buffer[256] = {};
+    if (!fgets(buffer, sizeof buffer, pipe_)) return "";
+    std::string line = buffer;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+  /// Sends `signum` and gives the rest of the output and the exit status.
+  Output stop(int signum) {
+    kill(pid, signum);
+    Output out;
+    std::string line;
+    while (!(line = next_line()).empty()) out.text += line + "\n";
+    out.status = pclose(std::exchange(pipe_, nullptr));
+    return out;
+  }
+  int pid = 0;
+  std::string listening;
+  std::string port;
+
+ private:
+  FILE* pipe_ = nullptr;
+};
+
+void check_echo(const std::string& server_mode, const std::string& client_mode, int signum) {
+  EchoServer server(server_mode);
+  EXPECT_EQ(server.listening.rfind("listening on 127.0.0.1:", 0), 0u) << server.listening;
+  EXPECT_NE(server.port, "0");
+  const Output client =
+      run(std::string(ECHO_CLIENT_BIN) + " --port " + server.port + " --mode " + client_mode + " --count 200");
+  EXPECT_EQ(client.status, 0) << client.text;
+  EXPECT_EQ(client.text, "echoed 200 messages\n");
+  const Output rest = server.stop(signum);
+  EXPECT_EQ(rest.status, 0) << rest.text;
+  EXPECT_EQ(rest.text, std::string(signum == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down\nserver closed\n");
+}
+
+TEST(Samples, EchoStreamsServerAndClient) { check_echo("streams", "streams", SIGTERM); }
+TEST(Samples, EchoProtocolServerAndClient) { check_echo("protocol", "protocol", SIGINT); }
+TEST(Samples, EchoMixedModes) { check_echo("streams", "protocol", SIGINT); }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -321,6 +322,21 @@ class EventLoop {
   template <class Factory>
   Coro<std::shared_ptr<Server>> create_unix_server(Factory factory, std::string path, ServerOptions options = {});
 
+  // ---- Unix signals (uv_signal_t) ----
+
+  /// asyncio's loop.add_signal_handler(sig, callback, *args): runs
+  /// `f(args...)` in the loop (as a call_soon callback) each time `signum`
+  /// arrives, replacing a handler already set for it. The watcher does not
+  /// keep the loop alive. std::invalid_argument "sig N out of range(1, NSIG)",
+  /// RuntimeError "sig N cannot be caught" (SIGKILL, SIGSTOP).
+  template <class F, class... Args>
+  void add_signal_handler(int signum, F&& f, Args&&... args) {
+    set_signal_handler(signum, bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+  /// Removes the handler of `signum`; true if there was one. The signal's
+  /// default action applies again.
+  bool remove_signal_handler(int signum);
+
   // ---- futures and tasks ----
 
   /// A new pending future bound to this loop.
@@ -431,6 +447,9 @@ class EventLoop {
   Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> connect_unix_stream(
       ProtocolFactory factory, std::string path);
   Coro<std::shared_ptr<Server>> start_unix_server(ProtocolFactory factory, std::string path, ServerOptions options);
+
+  void set_signal_handler(int signum, detail::Callback&& callback);
+  std::map<int, detail::IoResource*> signal_handlers_;
 
   // I/O resource bookkeeping (see detail::IoResource).
   void link_io(detail::IoResource* resource) noexcept;

@@ -198,6 +198,7 @@ void EventLoop::close() {
   while (tasks_head_) tasks_head_->destroy_pending();
   // Then what is still open: transports, servers, lookups. Each closes its
   // handles and cancels its requests without calling user code.
+  signal_handlers_.clear();  // their watchers are closed with the rest
   while (io_head_) {
     detail::IoResource* resource = io_head_;
     unlink_io(resource);

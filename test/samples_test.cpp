@@ -1,6 +1,8 @@
 // Runs every sample and checks what it prints.
 #include <gtest/gtest.h>
 
+#include <aiouv/aiouv.hpp>
+
 #include <algorithm>
 #include <csignal>
 #include <chrono>
@@ -135,20 +137,20 @@ TEST(Samples, Crawler) {
   EXPECT_LT(out.took, std::chrono::seconds(5)) << "slow pages are cut off by wait_for, not awaited";
 }
 
-/// The echo server running in the background (POSIX: popen and kill).
-class EchoServer {
+/// A sample server running in the background, started with --port 0
+/// (POSIX: popen and kill).
+class BackgroundServer {
  public:
-  explicit EchoServer(const std::string& mode) {
+  BackgroundServer(const std::string& binary, const std::string& arguments) {
     // The shell prints its pid, then becomes the server: that pid gets the
     // signal.
-    const std::string command =
-        std::string("sh -c 'echo $$; exec ") + ECHO_SERVER_BIN + " --port 0 --mode " + mode + "' 2>&1";
+    const std::string command = "sh -c 'echo $$; exec " + binary + " --port 0 " + arguments + "' 2>&1";
     pipe_ = popen(command.c_str(), "r");
     pid = std::stoi(next_line());
     listening = next_line();
     port = listening.substr(listening.rfind(':') + 1);
   }
-  ~EchoServer() {
+  ~BackgroundServer() {
     if (pipe_) pclose(pipe_);
   }
   std::string next_line() {
@@ -176,7 +178,7 @@ class EchoServer {
 };
 
 void check_echo(const std::string& server_mode, const std::string& client_mode, int signum) {
-  EchoServer server(server_mode);
+  BackgroundServer server(ECHO_SERVER_BIN, "--mode " + server_mode);
   EXPECT_EQ(server.listening.rfind("listening on 127.0.0.1:", 0), 0u) << server.listening;
   EXPECT_NE(server.port, "0");
   const Output client =
@@ -191,5 +193,42 @@ void check_echo(const std::string& server_mode, const std::string& client_mode, 
 TEST(Samples, EchoStreamsServerAndClient) { check_echo("streams", "streams", SIGTERM); }
 TEST(Samples, EchoProtocolServerAndClient) { check_echo("protocol", "protocol", SIGINT); }
 TEST(Samples, EchoMixedModes) { check_echo("streams", "protocol", SIGINT); }
+
+TEST(Samples, ChatBroadcastsAndASlowClientDoesNotStallTheOthers) {
+  BackgroundServer server(CHAT_BIN, "");
+  ASSERT_EQ(server.listening.rfind("listening on 127.0.0.1:", 0), 0u) << server.listening;
+  const auto port = static_cast<std::uint16_t>(std::stoi(server.port));
+  constexpr int kLines = 5000;
+  auto chat = [&]() -> aiouv::Coro<void> {
+    auto a = co_await aiouv::open_connection("127.0.0.1", port);
+    a.writer.transport().pause_reading();  // user1 never reads
+    auto b = co_await aiouv::open_connection("127.0.0.1", port);
+    EXPECT_EQ(co_await b.reader.readline(), "*** welcome, user2\n");
+    auto c = co_await aiouv::open_connection("127.0.0.1", port);
+    EXPECT_EQ(co_await c.reader.readline(), "*** welcome, user3\n");
+    EXPECT_EQ(co_await b.reader.readline(), "*** user3 joined\n");
+    const std::string padding(60, '.');
+    for (int i = 0; i < kLines; ++i) b.writer.write("line " + std::to_string(i) + padding + "\n");
+    co_await b.writer.drain();
+    int received = 0;
+    auto read_all = [&]() -> aiouv::Coro<void> {
+      while (received < kLines) {
+        const std::string line = co_await c.reader.readline();
+        if (line.rfind("[user2] line " + std::to_string(received) + ".", 0) == 0) ++received;
+      }
+    };
+    co_await aiouv::wait_for(read_all(), std::chrono::seconds(20));
+    EXPECT_EQ(received, kLines);
+    b.writer.close();
+    EXPECT_EQ(co_await c.reader.readline(), "*** user2 left\n");
+    a.writer.close();
+    c.writer.close();
+    co_await c.writer.wait_closed();
+  };
+  aiouv::run(chat());
+  const Output rest = server.stop(SIGTERM);
+  EXPECT_EQ(rest.status, 0) << rest.text;
+  EXPECT_EQ(rest.text.rfind("shutting down with ", 0), 0u) << rest.text;
+}
 
 }  // namespace

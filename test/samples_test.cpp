@@ -231,4 +231,42 @@ TEST(Samples, ChatBroadcastsAndASlowClientDoesNotStallTheOthers) {
   EXPECT_EQ(rest.text.rfind("shutting down with ", 0), 0u) << rest.text;
 }
 
+TEST(Samples, HttpHelloWithCurl) {
+  BackgroundServer server(HTTP_HELLO_BIN, "");
+  const std::string url = "http://127.0.0.1:" + server.port + "/";
+  // Two URLs in one curl run: the second request reuses the connection.
+  const Output out = run("curl -s -v " + url + " " + url);
+  EXPECT_EQ(out.status, 0) << out.text;
+  std::size_t hellos = 0;
+  for (std::size_t at = 0; (at = out.text.find("Hello, World!", at)) != std::string::npos; ++at) ++hellos;
+  EXPECT_EQ(hellos, 2u) << out.text;
+  EXPECT_NE(out.text.find("Re-using existing connection"), std::string::npos) << out.text;
+  EXPECT_EQ(run("curl -s -o /dev/null -w '%{http_code}' " + url + "missing").text, "404");
+  EXPECT_EQ(server.stop(SIGINT).text, "server closed\n");
+}
+
+TEST(Samples, HttpHelloPipelinesRequests) {
+  BackgroundServer server(HTTP_HELLO_BIN, "");
+  const auto port = static_cast<std::uint16_t>(std::stoi(server.port));
+  auto exchange = [&](std::string requests) -> aiouv::Coro<std::string> {
+    auto [reader, writer] = co_await aiouv::open_connection("127.0.0.1", port);
+    writer.write(requests);  // all at once: pipelined
+    std::string replies = co_await reader.read();  // until the server closes
+    writer.close();
+    co_return replies;
+  };
+  const std::string get = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+  const std::string replies = aiouv::run(exchange(get + "GET /missing HTTP/1.1\r\nHost: test\r\n\r\n" +
+                                                  "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" + get +
+                                                  "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  std::vector<std::string> statuses;
+  for (std::size_t at = 0; (at = replies.find("HTTP/1.1 ", at)) != std::string::npos; at += 9) {
+    statuses.push_back(replies.substr(at + 9, 3));
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"200", "404", "405", "200", "200"})) << replies;
+  EXPECT_NE(replies.find("Connection: close\r\n\r\nHello, World!\n"), std::string::npos);
+  EXPECT_EQ(aiouv::run(exchange("garbage\r\n\r\n")).substr(0, 24), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(server.stop(SIGTERM).status, 0);
+}
+
 }  // namespace

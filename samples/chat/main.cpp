@@ -17,6 +17,8 @@
 
 #include <aiouv/aiouv.hpp>
 
+#include "../common/server_main.hpp"
+
 namespace {
 
 constexpr long kOutboxSize = 100;
@@ -92,25 +94,13 @@ class ChatRoom {
   unsigned joined_ = 0;
 };
 
-aiouv::Coro<int> run_chat(std::string host, std::uint16_t port) {
-  aiouv::EventLoop& loop = aiouv::get_running_loop();
+aiouv::Coro<int> run_chat(samples::HostPort options) {
   ChatRoom room;
   auto server = co_await aiouv::start_server(
-      [&room](aiouv::StreamReader reader, aiouv::StreamWriter writer) { return room.serve(reader, writer); }, host,
-      port);
-  const aiouv::SocketAddress address = server->sockets().at(0);
-  std::printf("listening on %s:%u\n", address.host().c_str(), static_cast<unsigned>(address.port()));
-  std::fflush(stdout);
-
-  aiouv::Future<void> stop = loop.create_future<void>();
-  auto request_stop = [stop]() mutable {
-    if (!stop.done()) stop.set_result();
-  };
-  loop.add_signal_handler(SIGINT, request_stop);
-  loop.add_signal_handler(SIGTERM, request_stop);
-  co_await stop;
-  loop.remove_signal_handler(SIGINT);
-  loop.remove_signal_handler(SIGTERM);
+      [&room](aiouv::StreamReader reader, aiouv::StreamWriter writer) { return room.serve(reader, writer); },
+      options.host, options.port);
+  samples::announce(*server);
+  (void)co_await samples::shutdown_signal();
   std::printf("shutting down with %zu client(s) connected\n", room.size());
   server->close();
   server->close_clients();
@@ -120,19 +110,4 @@ aiouv::Coro<int> run_chat(std::string host, std::uint16_t port) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  unsigned long port = 8888;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--host") {
-      host = argv[i + 1];
-    } else if (flag == "--port") {
-      port = std::strtoul(argv[i + 1], nullptr, 10);
-    } else {
-      std::fprintf(stderr, "usage: %s [--host HOST] [--port PORT]\n", argv[0]);
-      return 2;
-    }
-  }
-  return aiouv::run(run_chat(host, static_cast<std::uint16_t>(port)));
-}
+int main(int argc, char** argv) { return aiouv::run(run_chat(samples::parse_host_port(argc, argv, 8888))); }

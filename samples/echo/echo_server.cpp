@@ -10,6 +10,7 @@
 
 #include <aiouv/aiouv.hpp>
 
+#include "../common/server_main.hpp"
 #include "options.hpp"
 
 namespace {
@@ -44,19 +45,8 @@ aiouv::Coro<int> serve(EchoOptions options) {
   } else {
     server = co_await loop.create_server([] { return std::make_shared<EchoProtocol>(); }, options.host, port);
   }
-  const aiouv::SocketAddress address = server->sockets().at(0);
-  std::printf("listening on %s:%u\n", address.host().c_str(), static_cast<unsigned>(address.port()));
-  std::fflush(stdout);
-
-  aiouv::Future<int> stop = loop.create_future<int>();
-  auto request_stop = [stop](int signum) mutable {
-    if (!stop.done()) stop.set_result(signum);
-  };
-  loop.add_signal_handler(SIGINT, request_stop, SIGINT);
-  loop.add_signal_handler(SIGTERM, request_stop, SIGTERM);
-  const int signum = co_await stop;
-  loop.remove_signal_handler(SIGINT);
-  loop.remove_signal_handler(SIGTERM);
+  samples::announce(*server);
+  const int signum = co_await samples::shutdown_signal();
 
   std::printf("%s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
   server->close();          // stop accepting

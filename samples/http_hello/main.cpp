@@ -16,6 +16,8 @@
 
 #include <aiouv/aiouv.hpp>
 
+#include "../common/server_main.hpp"
+
 namespace {
 
 constexpr std::string_view kBody = "Hello, World!\n";
@@ -133,21 +135,12 @@ class HttpProtocol : public aiouv::Protocol {
   std::string buffer_;
 };
 
-aiouv::Coro<int> serve(std::string host, std::uint16_t port) {
+aiouv::Coro<int> serve(samples::HostPort options) {
   aiouv::EventLoop& loop = aiouv::get_running_loop();
-  auto server = co_await loop.create_server([] { return std::make_shared<HttpProtocol>(); }, host, port);
-  const aiouv::SocketAddress address = server->sockets().at(0);
-  std::printf("listening on %s:%u\n", address.host().c_str(), static_cast<unsigned>(address.port()));
-  std::fflush(stdout);
-  aiouv::Future<void> stop = loop.create_future<void>();
-  auto request_stop = [stop]() mutable {
-    if (!stop.done()) stop.set_result();
-  };
-  loop.add_signal_handler(SIGINT, request_stop);
-  loop.add_signal_handler(SIGTERM, request_stop);
-  co_await stop;
-  loop.remove_signal_handler(SIGINT);
-  loop.remove_signal_handler(SIGTERM);
+  auto server =
+      co_await loop.create_server([] { return std::make_shared<HttpProtocol>(); }, options.host, options.port);
+  samples::announce(*server);
+  (void)co_await samples::shutdown_signal();
   server->close();
   server->close_clients();
   co_await server->wait_closed();
@@ -157,19 +150,4 @@ aiouv::Coro<int> serve(std::string host, std::uint16_t port) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  unsigned long port = 8080;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--host") {
-      host = argv[i + 1];
-    } else if (flag == "--port") {
-      port = std::strtoul(argv[i + 1], nullptr, 10);
-    } else {
-      std::fprintf(stderr, "usage: %s [--host HOST] [--port PORT]\n", argv[0]);
-      return 2;
-    }
-  }
-  return aiouv::run(serve(host, static_cast<std::uint16_t>(port)));
-}
+int main(int argc, char** argv) { return aiouv::run(serve(samples::parse_host_port(argc, argv, 8080))); }

@@ -41,9 +41,15 @@ std::uint16_t SocketAddress::port() const noexcept {
 
 std::string SocketAddress::to_string() const {
   if (empty()) return "<no address>";
-  const std::string port_text = std::to_string(port());
-  if (family() == AF_INET6) return "[" + host() + "]:" + port_text;
-  return host() + ":" + port_text;
+  // append(), not a chain of operator+: g++ 12 -O2 warns falsely
+  // (-Wrestrict) on the chain.
+  std::string text;
+  if (family() == AF_INET6) text.append("[");
+  text.append(host());
+  if (family() == AF_INET6) text.append("]");
+  text.append(":");
+  text.append(std::to_string(port()));
+  return text;
 }
 
 unsigned SocketAddress::size() const noexcept {

@@ -20,11 +20,17 @@ LoopCore* LoopCore::create(EventLoop& owner, uv_loop_t* loop) {
 }
 
 int LoopCore::init(uv_loop_t* loop) {
-  idle.data = timer.data = wakeup.data = this;
+  idle.data = check.data = timer.data = wakeup.data = this;
   // One by one, so that a failure closes exactly what was opened.
   int status = uv_idle_init(loop, &idle);
   if (status == 0) {
     ++open_handles_;
+    status = uv_check_init(loop, &check);
+  }
+  if (status == 0) {
+    ++open_handles_;
+    uv_check_start(&check, &LoopCore::on_check);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&check));
     status = uv_timer_init(loop, &timer);
   }
   if (status == 0) {
@@ -38,17 +44,21 @@ int LoopCore::init(uv_loop_t* loop) {
 }
 
 void LoopCore::close() noexcept {
-  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&idle), reinterpret_cast<uv_handle_t*>(&timer),
-                            reinterpret_cast<uv_handle_t*>(&wakeup)};
+  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&idle), reinterpret_cast<uv_handle_t*>(&check),
+                            reinterpret_cast<uv_handle_t*>(&timer), reinterpret_cast<uv_handle_t*>(&wakeup)};
   // A failed constructor leaves later handles uninitialised: close only the
   // first open_handles_ of them.
   const int count = open_handles_;
   for (int i = 0; i < count; ++i) uv_close(handles[i], &LoopCore::on_closed);
 }
 
-void LoopCore::on_idle(uv_idle_t* handle) {
+void LoopCore::on_idle(uv_idle_t*) {
+  // Nothing to do: being active is the point (see the class comment).
+}
+
+void LoopCore::on_check(uv_check_t* handle) {
   auto* core = static_cast<LoopCore*>(handle->data);
-  if (core->owner_) core->owner_->run_ready();
+  if (core->owner_ && core->owner_->idle_active_) core->owner_->run_ready();
 }
 
 void LoopCore::on_timer(uv_timer_t* handle) {

@@ -11,8 +11,13 @@ namespace aiouv::detail {
 /// the EventLoop if need be: libuv owns a handle's memory from uv_close
 /// until its close callback, so the block frees itself in the last one.
 ///
-///  - idle: drains the ready queue; active only while the queue is not empty
-///    (an active idle handle also makes libuv poll with a zero timeout).
+///  - idle: active only while the ready queue is not empty, which makes
+///    libuv poll with a zero timeout (and keeps a host's uv_run going).
+///  - check: drains the ready queue once per iteration, right after libuv
+///    polled for I/O, as asyncio's _run_once runs its ready callbacks right
+///    after select(): a callback scheduled by an I/O callback (a task woken
+///    by data_received) runs in the same iteration, not one poll later.
+///    Always active, unreferenced: it never keeps the loop alive itself.
 ///  - timer: fires at the earliest aiouv deadline; stopped when none.
 ///  - wakeup: uv_async_t for call_soon_threadsafe; unreferenced except
 ///    during run_forever, so it never keeps a host's uv_run alive.
@@ -31,10 +36,12 @@ class LoopCore {
   int open_handles() const noexcept { return open_handles_; }
 
   uv_idle_t idle;
+  uv_check_t check;
   uv_timer_t timer;
   uv_async_t wakeup;
 
   static void on_idle(uv_idle_t* handle);
+  static void on_check(uv_check_t* handle);
   static void on_timer(uv_timer_t* handle);
 
  private:

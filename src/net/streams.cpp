@@ -66,8 +66,10 @@ class StreamReaderState {
     if (error) std::rethrow_exception(error);
   }
 
-  /// Waits until feed_data(), feed_eof() or set_exception() is called.
-  Coro<void> wait_for_data(const char* caller) {
+  /// Starts waiting until feed_data(), feed_eof() or set_exception() is
+  /// called: the future to await, with a WaitSlot in scope. Not a
+  /// coroutine itself, to spare a frame on every read.
+  Future<void> begin_wait(const char* caller) {
     if (waiter) {
       throw RuntimeError(std::string(caller) +
                          "() called while another coroutine is already waiting for incoming data");
@@ -76,13 +78,11 @@ class StreamReaderState {
       paused = false;
       transport->resume_reading();
     }
-    waiter = get_running_loop().create_future<void>();
-    Future<void> mine = waiter;
-    struct Forget {
-      StreamReaderState& state;
-      ~Forget() { state.waiter = Future<void>(); }
-    } forget{*this};
-    co_await mine;
+    // One future per reader, reset for each wait when nobody else holds it:
+    // a fresh one per read would be an allocation per message.
+    if (!spare_ || !spare_.state()->try_reset()) spare_ = get_running_loop().create_future<void>();
+    waiter = spare_;
+    return waiter;
   }
 
   const std::size_t limit;
@@ -100,9 +100,16 @@ class StreamReaderState {
 
   std::string buffer_;
   std::size_t start_ = 0;
+  Future<void> spare_;
 };
 
 namespace {
+
+/// Frees the reader's waiter slot when the wait ends, however it ends.
+struct WaitSlot {
+  StreamReaderState& state;
+  ~WaitSlot() { state.waiter = Future<void>(); }
+};
 
 Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
   s->throw_if_failed();
@@ -117,7 +124,11 @@ Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t
     }
     co_return all;
   }
-  if (s->size() == 0 && !s->eof) co_await s->wait_for_data("read");
+  if (s->size() == 0 && !s->eof) {
+    Future<void> data = s->begin_wait("read");
+    WaitSlot slot{*s};
+    co_await data;
+  }
   std::string data = s->take(std::min(static_cast<std::size_t>(n), s->size()));
   s->maybe_resume_transport();
   co_return data;
@@ -133,7 +144,9 @@ Coro<std::string> read_exactly(std::shared_ptr<StreamReaderState> s, std::ptrdif
       std::string partial = s->take(s->size());
       throw IncompleteReadError(std::move(partial), n);
     }
-    co_await s->wait_for_data("readexactly");
+    Future<void> data = s->begin_wait("readexactly");
+    WaitSlot slot{*s};
+    co_await data;
   }
   std::string data = s->take(wanted);
   s->maybe_resume_transport();
@@ -176,7 +189,9 @@ Coro<std::string> read_until(std::shared_ptr<StreamReaderState> s, std::vector<s
       std::string partial = s->take(s->size());
       throw IncompleteReadError(std::move(partial), -1);
     }
-    co_await s->wait_for_data("readuntil");
+    Future<void> data = s->begin_wait("readuntil");
+    WaitSlot slot{*s};
+    co_await data;
   }
   if (match_start > s->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
   std::string chunk = s->take(match_end);
@@ -270,12 +285,14 @@ class StreamProtocol final : public Protocol, public std::enable_shared_from_thi
     wake_drain_waiters(nullptr);
   }
 
-  Coro<void> drain_helper() {
+  /// asyncio's _drain_helper without the coroutine: a future to await
+  /// while writing is paused, else an empty one.
+  Future<void> drain_waiter() {
     if (connection_lost_) throw std::system_error(std::make_error_code(std::errc::connection_reset), "Connection lost");
-    if (!paused_) co_return;
+    if (!paused_) return {};
     Future<void> waiter = loop_.create_future<void>();
     drain_waiters_.push_back(waiter);
-    co_await waiter;
+    return waiter;
   }
 
   std::exception_ptr reader_exception() const noexcept { return reader_.exception(); }
@@ -339,7 +356,7 @@ Coro<void> drain_impl(std::shared_ptr<Transport> transport, std::shared_ptr<deta
   if (std::exception_ptr error = protocol->reader_exception()) std::rethrow_exception(error);
   // Closing: let connection_lost() run first, so that drain() reports it.
   if (transport->is_closing()) co_await sleep(std::chrono::seconds(0));
-  co_await protocol->drain_helper();
+  if (Future<void> waiter = protocol->drain_waiter()) co_await waiter;
 }
 
 Coro<void> wait_closed_impl(std::shared_ptr<detail::StreamProtocol> protocol) { co_await protocol->closed; }

@@ -72,9 +72,10 @@ TEST_F(Signals, AWatchedSignalKeepsNothingAlive) {
 }
 
 TEST_F(Signals, CloseWithHandlersRegistered) {
+  const std::size_t before = loop.counters().uv_handles;
   loop.add_signal_handler(SIGUSR1, [] {});
   loop.add_signal_handler(SIGHUP, [] {});
-  EXPECT_EQ(loop.counters().uv_handles, 5u);
+  EXPECT_EQ(loop.counters().uv_handles, before + 2);
   loop.close();  // the fixture checks that both watchers are closed
   EXPECT_THROW(loop.add_signal_handler(SIGUSR1, [] {}), RuntimeError);
 }

@@ -109,6 +109,17 @@ class FutureStateBase : public PoolAllocated {
   /// Unlinks a wake-up that will not be needed (its frame is going away).
   void remove_waiter(TaskWaiter& waiter) noexcept;
 
+  /// Makes a finished future pending again, if nothing else can notice:
+  /// only the caller holds it, it has no exception and no callbacks. Lets a
+  /// hot path (a stream reader waiting for data) reuse one future instead
+  /// of making one per wait. False (and nothing changes) otherwise.
+  bool try_reset() noexcept {
+    if (refs_ != 1 || status_ == Status::pending || exception_ || last_callback_ || is_task_) return false;
+    status_ = Status::pending;
+    cancel_message_.reset();
+    return true;
+  }
+
   /// asyncio's repr, e.g. "<Future pending>" or "<Task finished name='Task-1'>".
   virtual std::string repr() const;
   static const char* status_name(Status status) noexcept;

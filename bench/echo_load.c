@@ -4,15 +4,19 @@
  * (ping-pong).
  *
  *   echo_load PORT CONNECTIONS MESSAGE_BYTES (SECONDS | -REQUESTS)
+ *   echo_load PORT CONNECTIONS hold
  *
  * With SECONDS it prints one line:
  *   requests=N seconds=S rps=R p50_us=A p99_us=B
  * With -REQUESTS it stops after that many round trips in all (for
- * instruction and system-call counts, which need a fixed amount of work). */
+ * instruction and system-call counts, which need a fixed amount of work).
+ * With "hold" it opens the connections, prints "connected N" and keeps
+ * them idle until SIGTERM (for memory per idle connection). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <uv.h>
 
 typedef struct {
@@ -35,6 +39,8 @@ static long requests;
 static uint32_t* latencies_us;
 static size_t latency_capacity, latency_count;
 static int stopping;
+static int holding, connected;
+static uv_signal_t stop_signal;
 
 static void send_message(connection* c);
 
@@ -101,8 +107,21 @@ static void on_connected(uv_connect_t* request, int status) {
     exit(1);
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  if (holding) {
+    if (++connected == connection_count) {
+      printf("connected %d\n", connected);
+      fflush(stdout);
+    }
+    return;
+  }
   uv_read_start((uv_stream_t*)&c->tcp, on_alloc, on_read);
   send_message(c);
+}
+
+static void on_stop_signal(uv_signal_t* watcher, int signum) {
+  (void)signum;
+  uv_close((uv_handle_t*)watcher, NULL);
+  stop_all();
 }
 
 static int compare(const void* a, const void* b) {
@@ -111,14 +130,15 @@ static int compare(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
+  if (argc != 5 && !(argc == 4 && strcmp(argv[3], "hold") == 0)) {
     fprintf(stderr, "usage: %s PORT CONNECTIONS MESSAGE_BYTES (SECONDS | -REQUESTS)\n", argv[0]);
     return 2;
   }
   const int port = atoi(argv[1]);
   connection_count = atoi(argv[2]);
-  message_bytes = (size_t)atol(argv[3]);
-  const double amount = atof(argv[4]);
+  holding = strcmp(argv[3], "hold") == 0;
+  message_bytes = holding ? 1 : (size_t)atol(argv[3]);
+  const double amount = holding ? 0 : atof(argv[4]);
   if (amount < 0) request_limit = (long)-amount;
   loop = uv_default_loop();
   message = malloc(message_bytes);
@@ -128,12 +148,17 @@ int main(int argc, char** argv) {
   uv_ip4_addr("127.0.0.1", port, &address);
   const uint64_t start = uv_hrtime();
   deadline = start + (uint64_t)(amount * 1e9);
+  if (holding) {
+    uv_signal_init(loop, &stop_signal);
+    uv_signal_start(&stop_signal, on_stop_signal, SIGTERM);
+  }
   for (int i = 0; i < connection_count; ++i) {
     uv_tcp_init(loop, &connections[i].tcp);
     connections[i].connect.data = &connections[i];
     uv_tcp_connect(&connections[i].connect, &connections[i].tcp, (const struct sockaddr*)&address, on_connected);
   }
   uv_run(loop, UV_RUN_DEFAULT);
+  if (holding) return 0;
   const double seconds = (double)(uv_hrtime() - start) / 1e9;
   qsort(latencies_us, latency_count, sizeof *latencies_us, compare);
   const uint32_t p50 = latency_count ? latencies_us[latency_count / 2] : 0;

@@ -46,6 +46,14 @@ void Collector::ReportRuns(const std::vector<Run>& runs) {
   }
 }
 
+bool run_benchmarks(int* argc, char** argv, Collector& collector) {
+  benchmark::Initialize(argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(*argc, argv)) return false;
+  benchmark::RunSpecifiedBenchmarks(&collector);
+  benchmark::Shutdown();
+  return true;
+}
+
 bool report(const char* what, double value, const char* unit, const char* floor_text, bool ok) {
   std::printf("  %-52s %8.2f %-12s %-28s %s\n", what, value, unit, floor_text, ok ? "ok" : "BELOW FLOOR");
   return ok;

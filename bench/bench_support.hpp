@@ -29,6 +29,10 @@ class Collector : public benchmark::ConsoleReporter {
   std::map<std::string, double> counters;
 };
 
+/// Google Benchmark's start-up, run and shut-down, reporting into
+/// `collector`; false on unrecognised arguments.
+bool run_benchmarks(int* argc, char** argv, Collector& collector);
+
 /// Prints one summary row; returns `ok`.
 bool report(const char* what, double value, const char* unit, const char* floor_text, bool ok);
 

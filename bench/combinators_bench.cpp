@@ -194,11 +194,8 @@ BENCHMARK(BM_timeout)->Unit(benchmark::kMillisecond);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   aiouv_bench::Collector collector;
-  benchmark::RunSpecifiedBenchmarks(&collector);
-  benchmark::Shutdown();
+  if (!aiouv_bench::run_benchmarks(&argc, argv, collector)) return 1;
 
   auto& ns = collector.ns_per_item;
   auto ratio = [&](const char* a, const char* b) { return ns[a] / ns[b]; };

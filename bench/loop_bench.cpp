@@ -153,11 +153,8 @@ BENCHMARK(BM_aiouv_await_done_future)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   const double bytes_per_task = suspended_task_memory();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   aiouv_bench::Collector collector;
-  benchmark::RunSpecifiedBenchmarks(&collector);
-  benchmark::Shutdown();
+  if (!aiouv_bench::run_benchmarks(&argc, argv, collector)) return 1;
 
   auto& ns = collector.ns_per_item;
   auto have = [&](const char* a) { return ns.count(a) > 0; };

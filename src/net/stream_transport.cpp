@@ -1,6 +1,7 @@
 // The stream transport: asyncio's selector socket transport, on libuv.
 #include "stream_transport.hpp"
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -25,6 +26,14 @@ constexpr unsigned kLostWritesBeforeWarning = 5;
 
 // After a burst, do not keep more than this much write buffer around.
 constexpr std::size_t kKeptWriteCapacity = 64 * 1024;
+
+// One libuv buffer holds at most this much (uv_buf_init takes an unsigned,
+// Windows' ULONG length is 32 bits): larger writes go out in pieces.
+constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
+
+uv_buf_t chunk_of(char* data, std::size_t size) noexcept {
+  return uv_buf_init(data, static_cast<unsigned>(std::min(size, kMaxChunk)));
+}
 
 StreamTransport* owner_of(const void* handle) {
   return static_cast<StreamTransport*>(static_cast<const uv_handle_t*>(handle)->data);
@@ -245,7 +254,7 @@ void StreamTransport::on_alloc(uv_handle_t* handle, std::size_t suggested, uv_bu
   try {
     std::span<char> span = self->buffered_protocol_->get_buffer(suggested);
     if (span.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
-    *buffer = uv_buf_init(span.data(), static_cast<unsigned>(span.size()));
+    *buffer = chunk_of(span.data(), span.size());
   } catch (...) {
     self->fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
   }
@@ -301,7 +310,7 @@ void StreamTransport::write(std::string_view data) {
   }
   if (!writing_ && pending_.empty()) {
     // The common case: the kernel takes it all now, nothing is copied.
-    uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    uv_buf_t buffer = chunk_of(const_cast<char*>(data.data()), data.size());
     const int written = uv_try_write(stream(), &buffer, 1);
     if (written >= 0 && static_cast<std::size_t>(written) == data.size()) return;
     if (written < 0 && written != UV_EAGAIN) {
@@ -316,9 +325,14 @@ void StreamTransport::write(std::string_view data) {
 }
 
 void StreamTransport::start_write() {
-  in_flight_.swap(pending_);
-  pending_.clear();
-  uv_buf_t buffer = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
+  if (pending_.size() <= kMaxChunk) {
+    in_flight_.swap(pending_);
+    pending_.clear();
+  } else {
+    in_flight_.assign(pending_, 0, kMaxChunk);
+    pending_.erase(0, kMaxChunk);
+  }
+  uv_buf_t buffer = chunk_of(in_flight_.data(), in_flight_.size());
   write_request_.data = this;
   if (int status = uv_write(&write_request_, stream(), &buffer, 1, &on_write); status < 0) {
     in_flight_.clear();

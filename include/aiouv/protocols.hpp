@@ -52,6 +52,7 @@ class Protocol : public BaseProtocol {
 /// protocol's buffer (no copy).
 class BufferedProtocol : public BaseProtocol {
  public:
+  /// As Protocol::connection_made().
   virtual void connection_made(Transport& transport) { (void)transport; }
   /// A buffer for the next read, at least 1 byte (`size_hint` is what libuv
   /// suggests). It must stay valid until buffer_updated() or

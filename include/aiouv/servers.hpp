@@ -21,6 +21,7 @@ class Server {
  public:
   virtual ~Server() = default;
 
+  /// The loop the server belongs to.
   virtual EventLoop& get_loop() const noexcept = 0;
   /// Stops listening and closes the listening sockets. The accepted
   /// connections stay open (see close_clients()). Idempotent.

@@ -28,17 +28,21 @@ class SocketAddress {
 
   /// AF_INET, AF_INET6, or AF_UNSPEC when empty.
   int family() const noexcept { return storage_.ss_family; }
+  /// True for a default-constructed (or non-IP) address.
   bool empty() const noexcept { return family() == AF_UNSPEC; }
   /// The numeric host ("127.0.0.1", "::1").
   std::string host() const;
+  /// The port, in host byte order.
   std::uint16_t port() const noexcept;
   /// "127.0.0.1:8080" or "[::1]:8080", as printed in logs.
   std::string to_string() const;
 
+  /// The address for libuv and socket calls.
   const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   /// sizeof the family's sockaddr.
   unsigned size() const noexcept;
 
+  /// Same family, host and port.
   friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
  private:

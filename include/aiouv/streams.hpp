@@ -66,13 +66,18 @@ class StreamReader {
   std::exception_ptr exception() const noexcept;
 
   /// What the protocol calls (public, as in asyncio).
+  /// Appends received bytes and wakes a waiting read.
   void feed_data(std::string_view data);
+  /// Marks EOF and wakes a waiting read.
   void feed_eof();
+  /// Fails the waiting read and every later one with `error`.
   void set_exception(std::exception_ptr error);
+  /// The transport to pause and resume (null once the connection is gone).
   void set_transport(Transport* transport);
 
   /// Shared state (internal).
   explicit StreamReader(std::shared_ptr<detail::StreamReaderState> state) noexcept : state_(std::move(state)) {}
+  /// The shared state (internal).
   const std::shared_ptr<detail::StreamReaderState>& state() const noexcept { return state_; }
 
  private:
@@ -88,19 +93,25 @@ class StreamWriter {
   /// Buffers `data` in the transport (never blocks); await drain() to
   /// respect flow control.
   void write(std::string_view data) { transport_->write(data); }
+  /// write() of each piece, in order.
   void writelines(std::initializer_list<std::string_view> pieces) { transport_->writelines(pieces); }
   /// Waits while the transport's buffer is above its high-water mark; throws
   /// the connection's error if it failed (ConnectionResetError in asyncio:
   /// here std::system_error with errc::connection_reset, "Connection lost").
   Coro<void> drain();
+  /// Half-closes: shuts our sending side once the buffer is flushed.
   void write_eof() { transport_->write_eof(); }
+  /// True for TCP and Unix sockets.
   bool can_write_eof() const noexcept { return transport_->can_write_eof(); }
   /// Closes the transport (after flushing it).
   void close() { transport_->close(); }
+  /// True once close() was called or the connection was lost.
   bool is_closing() const noexcept { return transport_->is_closing(); }
   /// Waits until the connection is closed; throws what it failed with.
   Coro<void> wait_closed();
+  /// The transport's extra info ("peername", "sockname", "socket").
   std::any get_extra_info(std::string_view name) const { return transport_->get_extra_info(name); }
+  /// The underlying transport.
   Transport& transport() const noexcept { return *transport_; }
 
  private:

@@ -44,15 +44,18 @@ class Transport {
   virtual void close() = 0;
   /// Replaces the protocol (it must be the same kind, stream or buffered).
   virtual void set_protocol(std::shared_ptr<BaseProtocol> protocol) = 0;
+  /// The current protocol (empty once the connection is gone).
   virtual std::shared_ptr<BaseProtocol> get_protocol() const = 0;
   /// The loop the transport belongs to.
   virtual EventLoop& get_loop() const noexcept = 0;
 
   // ---- ReadTransport ----
 
+  /// True unless reading was paused or the transport is closing.
   virtual bool is_reading() const noexcept = 0;
   /// Stops calling data_received() until resume_reading(); idempotent.
   virtual void pause_reading() = 0;
+  /// Undoes pause_reading(); idempotent.
   virtual void resume_reading() = 0;
 
   // ---- WriteTransport ----
@@ -70,6 +73,7 @@ class Transport {
   }
   /// Shuts our sending side down once the buffer is flushed (half-close).
   virtual void write_eof() = 0;
+  /// True if write_eof() is supported (it is for TCP and Unix sockets).
   virtual bool can_write_eof() const noexcept = 0;
   /// Closes at once, dropping the unsent buffer; connection_lost(nullptr)
   /// follows.

@@ -8,13 +8,15 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace aiouv {
 
-/// An IPv4 or IPv6 socket address (asyncio's ("host", port) tuple).
+/// An IPv4 or IPv6 socket address (asyncio's ("host", port) tuple), or the
+/// path of a Unix-domain socket (asyncio's path string).
 class SocketAddress {
  public:
   /// An empty address (family() == AF_UNSPEC).
@@ -25,28 +27,34 @@ class SocketAddress {
   /// Parses a numeric IPv4 or IPv6 address ("127.0.0.1", "::1");
   /// std::invalid_argument if it is not one. No name resolution.
   static SocketAddress parse(std::string_view ip, std::uint16_t port);
+  /// A Unix-domain socket path (a named pipe's name on Windows): family()
+  /// is AF_UNIX, port() is 0, and host() and to_string() give the path.
+  static SocketAddress from_path(std::string_view path);
 
-  /// AF_INET, AF_INET6, or AF_UNSPEC when empty.
+  /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when empty.
   int family() const noexcept { return storage_.ss_family; }
   /// True for a default-constructed (or non-IP) address.
   bool empty() const noexcept { return family() == AF_UNSPEC; }
-  /// The numeric host ("127.0.0.1", "::1").
+  /// The numeric host ("127.0.0.1", "::1"), or the path of a Unix address.
   std::string host() const;
+  /// The path of a Unix-domain address; empty for IP addresses.
+  const std::string& path() const noexcept { return path_; }
   /// The port, in host byte order.
   std::uint16_t port() const noexcept;
   /// "127.0.0.1:8080" or "[::1]:8080", as printed in logs.
   std::string to_string() const;
 
-  /// The address for libuv and socket calls.
+  /// The address for libuv and socket calls (IP addresses only).
   const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
-  /// sizeof the family's sockaddr.
+  /// sizeof the family's sockaddr (0 for Unix and empty addresses).
   unsigned size() const noexcept;
 
-  /// Same family, host and port.
+  /// Same family, host and port (or path).
   friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
  private:
   sockaddr_storage storage_{};
+  std::string path_;  // AF_UNIX only
 };
 
 /// One result of getaddrinfo(): asyncio's (family, type, proto, canonname,
@@ -73,6 +81,14 @@ struct ConnectionOptions {
   std::optional<SocketAddress> local_addr;
   /// AF_INET or AF_INET6 to use only one family of the resolved addresses.
   int family = AF_UNSPEC;
+  /// Happy Eyeballs (RFC 8305): when set, the next address is tried after
+  /// this long without waiting for the previous attempt to fail, and the
+  /// first to connect wins. Unset (asyncio's default): one at a time.
+  std::optional<std::chrono::nanoseconds> happy_eyeballs_delay;
+  /// Reorders the resolved addresses to alternate between families, taking
+  /// this many of the first family first. Unset means 1 when
+  /// happy_eyeballs_delay is set and 0 (resolver order) otherwise.
+  std::optional<int> interleave;
 };
 
 /// The optional arguments of create_server(), as asyncio's keywords.

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <vector>
 
+#include "happy_eyeballs.hpp"
 #include "stream_transport.hpp"
 
 namespace aiouv {
@@ -101,40 +102,42 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_stream(
     ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
-  const std::vector<AddressInfo> infos =
+  std::vector<AddressInfo> infos =
       co_await getaddrinfo(host, std::to_string(port), AddressHints{options.family, SOCK_STREAM, 0, 0});
   if (infos.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
-
-  std::shared_ptr<detail::StreamTransport> transport;
-  std::vector<std::exception_ptr> errors;
+  std::vector<SocketAddress> addresses;
   for (const AddressInfo& info : infos) {
-    if (options.local_addr && options.local_addr->family() != info.family) continue;
-    std::shared_ptr<detail::StreamTransport> candidate = detail::StreamTransport::create_tcp(*this);
-    std::exception_ptr error;
-    try {
-      if (options.local_addr) bind_local(*candidate, *options.local_addr);
-      Future<void> connected = candidate->connect(info.address);
-      co_await connected;
-    } catch (...) {
-      error = std::current_exception();
-    }
-    if (!error) {
-      transport = std::move(candidate);
-      break;
-    }
-    candidate->discard();
-    if (detail::is_cancelled_error(error)) std::rethrow_exception(error);
-    errors.push_back(error);
+    if (!options.local_addr || options.local_addr->family() == info.family) addresses.push_back(info.address);
   }
-  if (!transport) {
-    if (errors.empty()) {
-      throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
-                              "no address of " + host + " matches local_addr's family");
+  if (addresses.empty()) {
+    throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
+                            "no address of " + host + " matches local_addr's family");
+  }
+  const int interleave = options.interleave.value_or(options.happy_eyeballs_delay ? 1 : 0);
+  if (interleave > 0) addresses = detail::interleave_families(std::move(addresses), interleave);
+
+  std::vector<std::shared_ptr<detail::StreamTransport>> candidates(addresses.size());
+  detail::StaggeredAttempts attempts;
+  attempts.count = addresses.size();
+  attempts.start = [&](std::size_t i) {
+    candidates[i] = detail::StreamTransport::create_tcp(*this);
+    if (options.local_addr) bind_local(*candidates[i], *options.local_addr);
+    return candidates[i]->connect(addresses[i]);
+  };
+  attempts.abandon = [&](std::size_t i) {
+    if (candidates[i]) std::exchange(candidates[i], nullptr)->discard();
+  };
+  std::optional<Clock::duration> delay;
+  if (options.happy_eyeballs_delay) delay = std::chrono::duration_cast<Clock::duration>(*options.happy_eyeballs_delay);
+  detail::StaggeredOutcome outcome = co_await detail::staggered_race(std::move(attempts), delay);
+  if (!outcome.winner) {
+    std::vector<std::exception_ptr> errors;
+    for (auto& error : outcome.errors) {
+      if (error) errors.push_back(std::move(error));
     }
     throw_connect_errors(errors);
   }
-
-  co_return co_await start_connected(*this, std::move(transport), factory);
+  co_return co_await start_connected(*this, std::move(candidates[*outcome.winner]), factory);
 }
 
 }  // namespace aiouv

@@ -23,7 +23,15 @@ SocketAddress SocketAddress::parse(std::string_view ip, std::uint16_t port) {
   throw std::invalid_argument("not a numeric IP address: '" + text + "'");
 }
 
+SocketAddress SocketAddress::from_path(std::string_view path) {
+  SocketAddress result;
+  result.storage_.ss_family = AF_UNIX;
+  result.path_ = path;
+  return result;
+}
+
 std::string SocketAddress::host() const {
+  if (family() == AF_UNIX) return path_;
   char buffer[UV_IF_NAMESIZE + INET6_ADDRSTRLEN + 2] = {};
   if (family() == AF_INET) {
     uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&storage_), buffer, sizeof buffer);
@@ -41,6 +49,7 @@ std::uint16_t SocketAddress::port() const noexcept {
 
 std::string SocketAddress::to_string() const {
   if (empty()) return "<no address>";
+  if (family() == AF_UNIX) return path_;
   // append(), not a chain of operator+: g++ 12 -O2 warns falsely
   // (-Wrestrict) on the chain.
   std::string text;
@@ -59,7 +68,8 @@ unsigned SocketAddress::size() const noexcept {
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
-  return a.size() == b.size() && std::memcmp(a.get(), b.get(), a.size()) == 0;
+  return a.family() == b.family() && a.size() == b.size() && std::memcmp(a.get(), b.get(), a.size()) == 0 &&
+         a.path_ == b.path_;
 }
 
 }  // namespace aiouv

@@ -308,7 +308,14 @@ Coro<void> StreamServer::serve_forever() {
 std::vector<SocketAddress> StreamServer::sockets() const {
   std::vector<SocketAddress> addresses;
   for (Listener* listener : listeners_) {
-    if (listener->kind != StreamTransport::Kind::tcp) continue;
+    if (listener->kind == StreamTransport::Kind::pipe) {
+      char path[1024];
+      std::size_t length = sizeof path;
+      if (uv_pipe_getsockname(&listener->pipe, path, &length) == 0) {
+        addresses.push_back(SocketAddress::from_path(std::string_view(path, length)));
+      }
+      continue;
+    }
     sockaddr_storage storage{};
     int length = sizeof storage;
     if (uv_tcp_getsockname(&listener->tcp, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {

@@ -40,6 +40,16 @@ TEST_F(Unix, EchoOverAUnixSocket) {
     auto server = co_await loop.create_unix_server([] { return std::make_shared<EchoProtocol>(); }, path);
     EXPECT_TRUE(exists());
     EXPECT_TRUE(server->is_serving());
+    const std::vector<SocketAddress> sockets = server->sockets();
+    EXPECT_EQ(sockets.size(), 1u);
+    if (!sockets.empty()) {
+      EXPECT_EQ(sockets[0].family(), AF_UNIX);
+      EXPECT_EQ(sockets[0].path(), path);
+      EXPECT_EQ(sockets[0].to_string(), path);
+      EXPECT_EQ(sockets[0].port(), 0);
+      EXPECT_EQ(sockets[0], SocketAddress::from_path(path));
+      EXPECT_NE(sockets[0], SocketAddress::from_path(path + "x"));
+    }
     auto [transport, client] =
         co_await loop.create_unix_connection([&] { return std::make_shared<RecordingProtocol>(loop, 5); }, path);
     transport->write("hello");
@@ -51,6 +61,7 @@ TEST_F(Unix, EchoOverAUnixSocket) {
     co_await client->lost;
     co_await shut_down(*server);
     EXPECT_FALSE(exists()) << "the socket file is removed on close";
+    EXPECT_TRUE(server->sockets().empty());
   };
   loop.run_until_complete(main());
 }

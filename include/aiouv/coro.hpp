@@ -6,6 +6,7 @@
 /// `async def`).
 
 #include <coroutine>
+#include <type_traits>
 #include <utility>
 
 #include <aiouv/detail/coro_promise.hpp>
@@ -35,34 +36,54 @@ class [[nodiscard]] Coro {
   using value_type = T;
 
   Coro() noexcept = default;
-  Coro(Coro&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  Coro(Coro&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)), ready_(std::exchange(other.ready_, false)) {}
   Coro& operator=(Coro&& other) noexcept {
     if (this != &other) {
       if (handle_) handle_.destroy();
       handle_ = std::exchange(other.handle_, nullptr);
+      ready_ = std::exchange(other.ready_, false);
     }
     return *this;
+  }
+
+  /// A Coro<void> that has already finished, without a frame: what a
+  /// coroutine function returns on a fast path that would not suspend (for
+  /// example drain() while writing is not paused). Awaiting it costs
+  /// nothing; a task made from it finishes at its first step.
+  static Coro ready() noexcept
+    requires std::is_void_v<T>
+  {
+    Coro coro;
+    coro.ready_ = true;
+    return coro;
   }
   ~Coro() {
     if (handle_) handle_.destroy();
   }
 
   /// False for a moved-from Coro or one handed to a task.
-  explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+  explicit operator bool() const noexcept { return handle_ || ready_; }
 
   /// `co_await coro`: starts the child by symmetric transfer and resumes
   /// the awaiting coroutine when the child ends.
   class Awaiter {
    public:
+    /// A null `child` stands for a ready Coro<void>.
     explicit Awaiter(handle_type child) noexcept : child_(child) {}
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const noexcept { return !child_; }
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
       child_.promise().task = parent.promise().task;
       child_.promise().continuation = parent;
       return child_;
     }
-    T await_resume() { return child_.promise().take(); }
+    T await_resume() {
+      if constexpr (std::is_void_v<T>) {
+        if (!child_) return;
+      }
+      return child_.promise().take();
+    }
 
    private:
     handle_type child_;
@@ -72,13 +93,27 @@ class [[nodiscard]] Coro {
   Awaiter operator co_await() && { return Awaiter(checked_handle()); }
   Awaiter operator co_await() & { return Awaiter(checked_handle()); }
 
-  /// Gives up ownership of the frame (internal: create_task adopts it).
-  handle_type release() noexcept { return std::exchange(handle_, nullptr); }
+  /// Gives up ownership of the frame (internal: create_task adopts it). A
+  /// ready Coro gets a frame that finishes at once.
+  handle_type release() {
+    if constexpr (std::is_void_v<T>) {
+      if (ready_) {
+        ready_ = false;
+        return finished().release();
+      }
+    }
+    return std::exchange(handle_, nullptr);
+  }
 
  private:
   explicit Coro(handle_type handle) noexcept : handle_(handle) {}
 
-  handle_type checked_handle() const {
+  static Coro finished() { co_return; }
+
+  /// The frame to run, or null for a ready Coro (which counts as awaited
+  /// from then on).
+  handle_type checked_handle() {
+    if (std::exchange(ready_, false)) return nullptr;
     if (!handle_ || handle_.done() || handle_.promise().continuation) {
       throw RuntimeError("cannot reuse already awaited coroutine");
     }
@@ -86,6 +121,7 @@ class [[nodiscard]] Coro {
   }
 
   handle_type handle_;
+  bool ready_ = false;  // a frameless, finished Coro<void>
 };
 
 }  // namespace aiouv

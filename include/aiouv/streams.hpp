@@ -64,6 +64,8 @@ class StreamReader {
   bool at_eof() const noexcept;
   /// The error the connection failed with, if any.
   std::exception_ptr exception() const noexcept;
+  /// Whether exception() is set (cheaper than copying it).
+  bool failed() const noexcept;
 
   /// What the protocol calls (public, as in asyncio).
   /// Appends received bytes and wakes a waiting read.

@@ -26,6 +26,12 @@ class StreamReaderState {
     consume(n);
     return out;
   }
+  /// take(n), then resumes reading if the buffer fell to the limit.
+  std::string take_and_resume(std::size_t n) {
+    std::string out = take(n);
+    maybe_resume_transport();
+    return out;
+  }
   void consume(std::size_t n) noexcept {
     start_ += n;
     if (start_ == buffer_.size()) {
@@ -53,8 +59,7 @@ class StreamReaderState {
   }
   void set_exception(std::exception_ptr e) {
     error = e;
-    Future<void> w = std::exchange(waiter, Future<void>());
-    if (w && !w.done()) w.set_exception(e);
+    if (std::exchange(waiting_, false) && !spare_.done()) spare_.set_exception(e);
   }
   void maybe_resume_transport() {
     if (paused && size() <= limit) {
@@ -70,7 +75,7 @@ class StreamReaderState {
   /// called: the future to await, with a WaitSlot in scope. Not a
   /// coroutine itself, to spare a frame on every read.
   Future<void> begin_wait(const char* caller) {
-    if (waiter) {
+    if (waiting_) {
       throw RuntimeError(std::string(caller) +
                          "() called while another coroutine is already waiting for incoming data");
     }
@@ -78,37 +83,45 @@ class StreamReaderState {
       paused = false;
       transport->resume_reading();
     }
-    // One future per reader, reset for each wait when nobody else holds it:
-    // a fresh one per read would be an allocation per message.
+    // One future per reader, reset for each wait when nobody else holds it
+    // (a reader that was woken but has not resumed yet still holds its
+    // copy): a fresh one per read would be an allocation per message.
     if (!spare_ || !spare_.state()->try_reset()) spare_ = get_running_loop().create_future<void>();
-    waiter = spare_;
-    return waiter;
+    waiting_ = true;
+    return spare_;
   }
 
   const std::size_t limit;
   bool eof = false;
   bool paused = false;
   std::exception_ptr error;
-  Future<void> waiter;
   Transport* transport = nullptr;
+
+  /// The wait on `awaited` is over.
+  void end_wait(const Future<void>& awaited) noexcept {
+    if (awaited.state() == spare_.state()) waiting_ = false;
+  }
 
  private:
   void wake_up_waiter() {
-    Future<void> w = std::exchange(waiter, Future<void>());
-    if (w && !w.done()) w.set_result();
+    if (std::exchange(waiting_, false) && !spare_.done()) spare_.set_result();
   }
 
   std::string buffer_;
   std::size_t start_ = 0;
   Future<void> spare_;
+  bool waiting_ = false;  // a reader awaits spare_ and has not been woken
 };
 
 namespace {
 
-/// Frees the reader's waiter slot when the wait ends, however it ends.
+/// Ends the reader's wait when the awaiting coroutine goes on, however it
+/// goes on, unless a newer wait (another coroutine's, after this one was
+/// woken) has taken over.
 struct WaitSlot {
   StreamReaderState& state;
-  ~WaitSlot() { state.waiter = Future<void>(); }
+  const Future<void>& awaited;
+  ~WaitSlot() { state.end_wait(awaited); }
 };
 
 Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
@@ -126,12 +139,10 @@ Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t
   }
   if (s->size() == 0 && !s->eof) {
     Future<void> data = s->begin_wait("read");
-    WaitSlot slot{*s};
+    WaitSlot slot{*s, data};
     co_await data;
   }
-  std::string data = s->take(std::min(static_cast<std::size_t>(n), s->size()));
-  s->maybe_resume_transport();
-  co_return data;
+  co_return s->take_and_resume(std::min(static_cast<std::size_t>(n), s->size()));
 }
 
 Coro<std::string> read_exactly(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
@@ -145,7 +156,7 @@ Coro<std::string> read_exactly(std::shared_ptr<StreamReaderState> s, std::ptrdif
       throw IncompleteReadError(std::move(partial), n);
     }
     Future<void> data = s->begin_wait("readexactly");
-    WaitSlot slot{*s};
+    WaitSlot slot{*s, data};
     co_await data;
   }
   std::string data = s->take(wanted);
@@ -190,7 +201,7 @@ Coro<std::string> read_until(std::shared_ptr<StreamReaderState> s, std::vector<s
       throw IncompleteReadError(std::move(partial), -1);
     }
     Future<void> data = s->begin_wait("readuntil");
-    WaitSlot slot{*s};
+    WaitSlot slot{*s, data};
     co_await data;
   }
   if (match_start > s->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
@@ -296,6 +307,9 @@ class StreamProtocol final : public Protocol, public std::enable_shared_from_thi
   }
 
   std::exception_ptr reader_exception() const noexcept { return reader_.exception(); }
+  bool reader_failed() const noexcept { return reader_.failed(); }
+  /// Whether drain_waiter() would wait or throw.
+  bool must_drain() const noexcept { return paused_ || connection_lost_; }
 
   Future<void> closed;
 
@@ -340,6 +354,7 @@ Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
 }
 bool StreamReader::at_eof() const noexcept { return state_->eof && state_->size() == 0; }
 std::exception_ptr StreamReader::exception() const noexcept { return state_->error; }
+bool StreamReader::failed() const noexcept { return state_->error != nullptr; }
 void StreamReader::feed_data(std::string_view data) { state_->feed_data(data); }
 void StreamReader::feed_eof() { state_->feed_eof(); }
 void StreamReader::set_exception(std::exception_ptr error) { state_->set_exception(std::move(error)); }
@@ -363,7 +378,11 @@ Coro<void> wait_closed_impl(std::shared_ptr<detail::StreamProtocol> protocol) { 
 
 }  // namespace
 
-Coro<void> StreamWriter::drain() { return drain_impl(transport_, protocol_); }
+Coro<void> StreamWriter::drain() {
+  // Nothing to wait for (the usual case): no frame at all.
+  if (!protocol_->must_drain() && !protocol_->reader_failed() && !transport_->is_closing()) return Coro<void>::ready();
+  return drain_impl(transport_, protocol_);
+}
 Coro<void> StreamWriter::wait_closed() { return wait_closed_impl(protocol_); }
 
 // ---- open_connection, start_server ----

@@ -81,6 +81,31 @@ TEST_F(Coros, AwaitingAnLvalueCoroAndReuseError) {
   EXPECT_EQ(loop.run_until_complete(top()), "1 cannot reuse already awaited coroutine");
 }
 
+TEST_F(Coros, AReadyCoroIsDoneWithoutAFrame) {
+  auto top = [&]() -> Coro<std::string> {
+    Coro<void> ready = Coro<void>::ready();
+    EXPECT_TRUE(static_cast<bool>(ready));
+    co_await ready;  // no suspension, nothing to run
+    std::string reuse;
+    try {
+      co_await ready;
+    } catch (const RuntimeError& e) {
+      reuse = e.what();
+    }
+    Coro<void> moved = Coro<void>::ready();
+    Coro<void> target = std::move(moved);
+    EXPECT_FALSE(static_cast<bool>(moved));
+    co_await std::move(target);
+    Task<void> task = create_task(Coro<void>::ready());
+    EXPECT_FALSE(task.done());  // a task still runs at its first step, as asyncio's
+    co_await task;
+    EXPECT_TRUE(task.done());
+    co_return reuse;
+  };
+  EXPECT_EQ(loop.run_until_complete(top()), "cannot reuse already awaited coroutine");
+  EXPECT_NO_THROW(loop.run_until_complete(Coro<void>::ready()));
+}
+
 Coro<long> depth_sum(int n) {
   if (n == 0) co_return 0;
   co_return n + co_await depth_sum(n - 1);

@@ -159,6 +159,32 @@ TEST_F(Streams, OneWaiterAtATimeAndErrors) {
   loop.run_until_complete(main());
 }
 
+TEST_F(Streams, AWokenReaderDoesNotEndTheWaitOfTheNextOne) {
+  // A is woken by "x"; before A resumes, B (started eagerly) takes the
+  // "x" and waits for more. A resuming must not cancel B's wait.
+  StreamReader reader;
+  loop.set_task_factory(eager_task_factory);
+  auto read_one = [&]() -> Coro<std::string> { co_return co_await reader.read(1); };
+  auto read_two = [&]() -> Coro<std::string> {
+    std::string first = co_await reader.read(1);
+    co_return first + co_await reader.read(1);
+  };
+  auto main = [&]() -> Coro<void> {
+    Task<std::string> a = loop.create_task(read_one());
+    Task<std::string> b;
+    loop.call_soon([&] {
+      reader.feed_data("x");
+      b = loop.create_task(read_two());
+    });
+    EXPECT_EQ(co_await a, "") << "B took the byte first, as asyncio's read() allows";
+    EXPECT_FALSE(b.done());
+    reader.feed_data("y");
+    EXPECT_EQ(co_await b, "xy");
+  };
+  loop.run_until_complete(main());
+  loop.set_task_factory(nullptr);
+}
+
 /// start_server's handler: upper-cases each line; "quit" ends the session.
 Coro<void> shout(StreamReader reader, StreamWriter writer) {
   for (;;) {

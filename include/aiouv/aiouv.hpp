@@ -18,6 +18,7 @@
 #include <aiouv/streams.hpp>
 #include <aiouv/taskgroups.hpp>
 #include <aiouv/tasks.hpp>
+#include <aiouv/threads.hpp>
 #include <aiouv/timeouts.hpp>
 #include <aiouv/transports.hpp>
 

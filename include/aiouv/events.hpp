@@ -63,11 +63,14 @@ class Coro;
 class BaseProtocol;
 class Server;
 class Transport;
+class Executor;
 
 namespace detail {
 struct ThreadsafeCall;
 class LoopCore;
 class IoResource;
+class ExecutorJob;
+class UvWorkJob;
 }  // namespace detail
 
 /// Returned by call_soon() and call_soon_threadsafe(): asyncio.Handle.
@@ -337,6 +340,26 @@ class EventLoop {
   /// default action applies again.
   bool remove_signal_handler(int signum);
 
+  // ---- executors (defined in threads.hpp) ----
+
+  /// asyncio's loop.run_in_executor(executor, func, *args): runs
+  /// `f(args...)` on another thread and gives a Future for its result or
+  /// exception. `executor == nullptr` means the default executor: the one
+  /// given to set_default_executor(), else libuv's thread pool. Cancelling
+  /// the future keeps a call that has not started from running.
+  /// RuntimeError("Executor shutdown has been called") after
+  /// shutdown_default_executor() for the default one.
+  template <class F, class... Args>
+  Future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> run_in_executor(Executor* executor, F&& f,
+                                                                                       Args&&... args);
+  /// Makes `executor` the default for run_in_executor(nullptr, ...) and
+  /// to_thread(); nullptr goes back to libuv's thread pool.
+  void set_default_executor(std::shared_ptr<Executor> executor);
+  /// asyncio's loop.shutdown_default_executor(): refuses new default
+  /// jobs, then waits (without blocking the loop) for the accepted ones and
+  /// for a set default executor's shutdown(true).
+  Coro<void> shutdown_default_executor();
+
   // ---- futures and tasks ----
 
   /// A new pending future bound to this loop.
@@ -449,6 +472,12 @@ class EventLoop {
   Coro<std::shared_ptr<Server>> start_unix_server(ProtocolFactory factory, std::string path, ServerOptions options);
 
   void set_signal_handler(int signum, detail::Callback&& callback);
+  void submit_job(Executor* executor, std::unique_ptr<detail::ExecutorJob> job);
+  std::shared_ptr<Executor> default_executor_;
+  bool default_executor_shut_down_ = false;
+  std::size_t default_jobs_in_flight_ = 0;  // on libuv's pool
+  std::vector<Future<void>> default_jobs_drained_;
+  friend class detail::UvWorkJob;
   std::map<int, detail::IoResource*> signal_handlers_;
 
   // I/O resource bookkeeping (see detail::IoResource).

@@ -56,6 +56,8 @@ void Runner::close() {
     }
   } finally{*this};
   cancel_all_tasks();
+  // asyncio.Runner.close(): then the default executor.
+  loop_->run_until_complete(loop_->shutdown_default_executor());
 }
 
 void Runner::cancel_all_tasks() {

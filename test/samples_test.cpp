@@ -270,3 +270,57 @@ TEST(Samples, HttpHelloPipelinesRequests) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Samples, PipelineSortsCountsAndLimitsConcurrency) {
+  const Output out = run(PIPELINE_BIN);
+  EXPECT_EQ(out.status, 0) << out.text;
+  EXPECT_EQ(out.text,
+            "word counts (exit 0):\n"
+            "  3 apple\n"
+            "  2 pear\n"
+            "  1 fig\n"
+            "job 1 done\njob 2 done\njob 3 done\njob 4 done\njob 5 done\njob 6 done\n"
+            "ran 6 commands, at most 2 at once\n");
+}
+
+/// Sends one "work MS" and reads the "started" answer; the caller reads
+/// "done" later.
+void expect_graceful_shutdown(int signum) {
+  BackgroundServer server(GRACEFUL_SHUTDOWN_BIN, "");
+  ASSERT_EQ(server.listening.rfind("listening on 127.0.0.1:", 0), 0u) << server.listening;
+  const auto port = static_cast<std::uint16_t>(std::stoi(server.port));
+  Output rest;
+  auto client = [&]() -> aiouv::Coro<void> {
+    auto streams = co_await aiouv::open_connection("127.0.0.1", port);
+    streams.writer.write("work 300\n");
+    EXPECT_EQ(co_await streams.reader.readline(), "started 300\n");
+    // The request is in flight: now the signal.
+    kill(server.pid, signum);
+    EXPECT_EQ(co_await streams.reader.readline(), "done 300\n") << "the request in flight is answered";
+    EXPECT_EQ(co_await streams.reader.read(), "") << "then the connection is closed";
+    bool refused = false;
+    try {
+      (void)co_await aiouv::open_connection("127.0.0.1", port);
+    } catch (const std::system_error& e) {
+      refused = e.code() == std::errc::connection_refused;
+    }
+    EXPECT_TRUE(refused) << "no new connections after the signal";
+    streams.writer.close();
+  };
+  aiouv::run(client());
+  std::string line;
+  while (!(line = server.next_line()).empty()) rest.text += line + "\n";
+  rest.status = server.stop(0).status;
+  EXPECT_EQ(rest.status, 0) << rest.text;
+  EXPECT_EQ(rest.text, std::string(signum == SIGINT ? "SIGINT" : "SIGTERM") +
+                           ": no new connections; 1 request(s) in flight\n"
+                           "in-flight requests answered\n"
+                           "closed cleanly\n");
+}
+
+TEST(Samples, GracefulShutdownOnSigterm) { expect_graceful_shutdown(SIGTERM); }
+TEST(Samples, GracefulShutdownOnTheFirstSigint) { expect_graceful_shutdown(SIGINT); }
+
+}  // namespace

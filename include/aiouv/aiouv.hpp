@@ -16,6 +16,7 @@
 #include <aiouv/servers.hpp>
 #include <aiouv/sockets.hpp>
 #include <aiouv/streams.hpp>
+#include <aiouv/subprocess.hpp>
 #include <aiouv/taskgroups.hpp>
 #include <aiouv/tasks.hpp>
 #include <aiouv/threads.hpp>

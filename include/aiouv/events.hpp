@@ -64,8 +64,12 @@ class BaseProtocol;
 class Server;
 class Transport;
 class Executor;
+class SubprocessProtocol;
+class SubprocessTransport;
+struct SubprocessOptions;
 
 namespace detail {
+using SubprocessFactory = std::function<std::shared_ptr<SubprocessProtocol>()>;
 struct ThreadsafeCall;
 class LoopCore;
 class IoResource;
@@ -340,6 +344,21 @@ class EventLoop {
   /// default action applies again.
   bool remove_signal_handler(int signum);
 
+  // ---- child processes (defined in subprocess.hpp) ----
+
+  /// asyncio's loop.subprocess_exec(protocol_factory, program, *args,
+  /// stdin=..., ...): starts `program` (looked up in PATH) with `args`,
+  /// gives (transport, protocol) once connection_made() has run. Each
+  /// stream defaults to subprocess::INHERIT here; pass subprocess::PIPE in
+  /// `options` for pipes. std::system_error if it cannot start.
+  template <class Factory>
+  Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::invoke_result_t<Factory&>>> subprocess_exec(
+      Factory factory, std::string program, std::vector<std::string> args, SubprocessOptions options);
+  /// The same through the shell: /bin/sh -c COMMAND (cmd.exe /c on Windows).
+  template <class Factory>
+  Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::invoke_result_t<Factory&>>> subprocess_shell(
+      Factory factory, std::string command, SubprocessOptions options);
+
   // ---- executors (defined in threads.hpp) ----
 
   /// asyncio's loop.run_in_executor(executor, func, *args): runs
@@ -415,6 +434,7 @@ class EventLoop {
   friend class detail::TaskStateBase;
   friend class detail::LoopCore;
   friend class detail::IoResource;
+  friend class Runner;
   friend AnyTask current_task(EventLoop*);
   friend std::vector<AnyTask> all_tasks(EventLoop*);
 
@@ -473,6 +493,9 @@ class EventLoop {
 
   void set_signal_handler(int signum, detail::Callback&& callback);
   void submit_job(Executor* executor, std::unique_ptr<detail::ExecutorJob> job);
+  Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessProtocol>>> spawn_process(
+      detail::SubprocessFactory factory, std::string program, std::vector<std::string> args,
+      SubprocessOptions options);
   std::shared_ptr<Executor> default_executor_;
   bool default_executor_shut_down_ = false;
   std::size_t default_jobs_in_flight_ = 0;  // on libuv's pool

@@ -32,6 +32,14 @@ class CancelledError {
   std::string message_;
 };
 
+/// Python's KeyboardInterrupt: what run() and Runner::run() throw when
+/// SIGINT interrupted the main task (the first SIGINT cancels it; a second
+/// stops the loop at once). Not a std::exception, like CancelledError.
+class KeyboardInterrupt {
+ public:
+  const char* what() const noexcept { return "KeyboardInterrupt"; }
+};
+
 /// asyncio's RuntimeError: misuse of the loop, futures or tasks.
 class RuntimeError : public std::runtime_error {
  public:

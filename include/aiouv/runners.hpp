@@ -29,11 +29,24 @@ class Runner {
 
   /// Runs `coro` as a task to completion and returns its result.
   /// RuntimeError if a loop is already running in this thread or the runner
-  /// is closed.
+  /// is closed. While it runs, SIGINT (if its handling is still the
+  /// default) cancels the task, and run() then throws KeyboardInterrupt
+  /// unless the task swallowed the cancellation; a second SIGINT stops the
+  /// loop and throws KeyboardInterrupt at once, as asyncio.Runner does.
   template <class T>
   T run(Coro<T> coro) {
     prepare_run();
-    return loop_->run_until_complete(std::move(coro));
+    Task<T> task = loop_->create_task(std::move(coro));
+    SigintScope sigint(*this, task);
+    try {
+      return loop_->run_until_done(task, true);
+    } catch (const CancelledError&) {
+      if (interrupts_ > 0 && task.uncancel() == 0) throw KeyboardInterrupt();
+      throw;
+    } catch (const RuntimeError&) {
+      if (interrupts_ > 1) throw KeyboardInterrupt();  // stopped by the second SIGINT
+      throw;
+    }
   }
 
   /// Cancels and awaits leftover tasks, then closes the loop. Idempotent.
@@ -42,6 +55,19 @@ class Runner {
   EventLoop& get_loop();
 
  private:
+  /// Handles SIGINT for the duration of one run().
+  class SigintScope {
+   public:
+    SigintScope(Runner& runner, AnyTask main_task);
+    SigintScope(const SigintScope&) = delete;
+    SigintScope& operator=(const SigintScope&) = delete;
+    ~SigintScope();
+
+   private:
+    Runner& runner_;
+    std::weak_ptr<int> installed_;  // expires if someone replaced our handler
+  };
+
   void prepare_run();
   void lazy_init();
   void cancel_all_tasks();
@@ -51,6 +77,7 @@ class Runner {
   std::unique_ptr<EventLoop> loop_;
   bool closed_ = false;
   bool set_event_loop_ = false;
+  int interrupts_ = 0;
 };
 
 /// asyncio.run(): runs `main` on a new loop, cancels the tasks it left

@@ -200,5 +200,6 @@ T EventLoop::run_until_done(Future<T>& future, bool move_result) {
 #include <aiouv/detail/wait_impl.hpp>
 #include <aiouv/detail/loop_net_impl.hpp>
 #include <aiouv/threads.hpp>
+#include <aiouv/subprocess.hpp>
 
 #endif

@@ -4,7 +4,45 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 namespace aiouv {
+namespace {
+
+/// asyncio installs its SIGINT handler only over Python's default one; here,
+/// only while SIGINT still has its default action (no handler of the host's,
+/// nor one of libuv's for another loop).
+bool sigint_is_default() noexcept {
+#ifdef _WIN32
+  return true;  // no way to ask; libuv's console handler chains anyway
+#else
+  struct sigaction current {};
+  return sigaction(SIGINT, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+         current.sa_handler == SIG_DFL;
+#endif
+}
+
+}  // namespace
+
+Runner::SigintScope::SigintScope(Runner& runner, AnyTask main_task) : runner_(runner) {
+  runner_.interrupts_ = 0;
+  if (!sigint_is_default()) return;
+  auto marker = std::make_shared<int>(0);
+  installed_ = marker;
+  runner_.loop_->add_signal_handler(SIGINT, [&runner = runner_, main_task, marker]() mutable {
+    ++runner.interrupts_;
+    if (runner.interrupts_ == 1 && !main_task.done()) {
+      main_task.cancel();
+      return;
+    }
+    runner.loop_->stop();  // asyncio raises KeyboardInterrupt from the handler
+  });
+}
+
+Runner::SigintScope::~SigintScope() {
+  // Only our own handler: the main task may have set its own since.
+  if (!installed_.expired() && !runner_.loop_->is_closed()) runner_.loop_->remove_signal_handler(SIGINT);
+}
 
 Runner::Runner(std::optional<bool> debug, std::function<std::unique_ptr<EventLoop>()> loop_factory)
     : debug_(debug), loop_factory_(std::move(loop_factory)) {}

@@ -239,7 +239,7 @@ void StreamTransport::pause_reading() {
 }
 
 void StreamTransport::resume_reading() {
-  if (closing_ || reading_wanted_) return;
+  if (closing_ || reading_wanted_ || write_only_) return;
   reading_wanted_ = true;
   if (made_) start_reading();
 }

@@ -62,6 +62,12 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   Future<void> connect(const SocketAddress& address);
   /// The same for a pipe transport and a socket path.
   Future<void> connect(const std::string& path);
+  /// A pipe we only write to (a child's stdin): never reads, so
+  /// resume_reading() does nothing. Call before start().
+  void set_write_only() noexcept {
+    write_only_ = true;
+    reading_wanted_ = false;
+  }
   /// Closes the handle without any protocol callback (a failed connect or
   /// accept).
   void discard() noexcept;
@@ -158,6 +164,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   bool shutdown_started_ = false;
   bool writing_ = false;        // a uv_write is in flight
   bool protocol_paused_ = false;
+  bool write_only_ = false;
 };
 
 }  // namespace aiouv::detail

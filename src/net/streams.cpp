@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "stream_protocol.hpp"
 #include "stream_transport.hpp"
 
 namespace aiouv::detail {
@@ -387,12 +388,20 @@ Coro<void> StreamWriter::wait_closed() { return wait_closed_impl(protocol_); }
 
 // ---- open_connection, start_server ----
 
+namespace detail {
+
+std::shared_ptr<StreamProtocol> make_stream_protocol(EventLoop& loop, StreamReader reader,
+                                                     ClientConnected client_connected) {
+  return std::make_shared<StreamProtocol>(loop, std::move(reader), std::move(client_connected));
+}
+
+std::shared_ptr<Protocol> as_protocol(std::shared_ptr<StreamProtocol> protocol) noexcept { return protocol; }
+
+}  // namespace detail
+
 namespace {
 
-std::shared_ptr<detail::StreamProtocol> make_stream_protocol(EventLoop& loop, StreamReader reader,
-                                                             ClientConnected client_connected) {
-  return std::make_shared<detail::StreamProtocol>(loop, std::move(reader), std::move(client_connected));
-}
+using detail::make_stream_protocol;
 
 /// The protocol factory of start_server() and start_unix_server().
 auto server_protocols(EventLoop& loop, ClientConnected client_connected, std::size_t limit) {

@@ -164,3 +164,81 @@ TEST_F(Runners, NewEventLoopIsIndependent) {
 
 }  // namespace
 }  // namespace aiouv::test
+
+#ifndef _WIN32  // raises SIGINT at itself
+namespace aiouv::test {
+namespace {
+
+/// SIGINT to this process, as a user's Ctrl-C.
+void interrupt_self() { ASSERT_EQ(uv_kill(uv_os_getpid(), SIGINT), 0); }
+
+TEST_F(Runners, TheFirstSigintCancelsTheMainTaskAndRunThrowsKeyboardInterrupt) {
+  bool cancelled = false;
+  auto main = [&]() -> Coro<int> {
+    interrupt_self();
+    try {
+      co_await sleep(30s);
+    } catch (const CancelledError&) {
+      cancelled = true;
+      throw;
+    }
+    co_return 0;
+  };
+  EXPECT_THROW(run(main()), KeyboardInterrupt);
+  EXPECT_TRUE(cancelled);
+  // The handler is gone again: SIGINT has its default action once more.
+  struct sigaction current {};
+  sigaction(SIGINT, nullptr, &current);
+  EXPECT_EQ(current.sa_handler, SIG_DFL);
+}
+
+TEST_F(Runners, AMainTaskThatSwallowsTheCancelReturnsNormally) {
+  auto main = [&]() -> Coro<int> {
+    interrupt_self();
+    try {
+      co_await sleep(30s);
+    } catch (const CancelledError&) {
+      current_task().uncancel();
+      co_return 7;  // cleaned up and finished
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(run(main()), 7);
+}
+
+TEST_F(Runners, ASecondSigintStopsAtOnce) {
+  int cancels = 0;
+  auto main = [&]() -> Coro<int> {
+    interrupt_self();
+    for (;;) {
+      try {
+        co_await sleep(30s);
+      } catch (const CancelledError&) {
+        // Ignores the first cancel, as a stubborn program does; the
+        // runner's shutdown cancels it again, and then it gives up.
+        if (++cancels > 1) throw;
+        interrupt_self();
+      }
+    }
+  };
+  EXPECT_THROW(run(main()), KeyboardInterrupt);
+  EXPECT_EQ(cancels, 2);
+}
+
+TEST_F(Runners, AHandlerOfTheHostIsLeftAlone) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  sigaction(SIGINT, &ignore, &previous);
+  auto main = [&]() -> Coro<int> {
+    interrupt_self();  // ignored: the runner installed nothing
+    co_await sleep(5ms);
+    co_return 1;
+  };
+  EXPECT_EQ(run(main()), 1);
+  sigaction(SIGINT, &previous, nullptr);
+}
+
+}  // namespace
+}  // namespace aiouv::test
+#endif

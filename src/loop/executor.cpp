@@ -80,6 +80,8 @@ class Link final : public IoResource {
   /// Loop thread, once the job ran (or was skipped).
   void finish() noexcept {
     call_->job->settle();
+    // The worker may let go of the call last: it must find no Future.
+    call_->job->drop_future();
     call_->link = nullptr;
     delete this;
   }
@@ -147,19 +149,22 @@ Coro<void> EventLoop::shutdown_default_executor() {
   if (std::shared_ptr<Executor> executor = std::exchange(default_executor_, nullptr)) {
     // As asyncio: shutdown(wait=True) in a thread of its own, so the loop
     // keeps running while the executor's jobs finish.
-    Future<void> joined = create_future<void>();
-    std::thread joiner([this, executor, joined]() mutable {
+    // The thread only copies the shared_ptr, never the Future (loop thread
+    // only); this frame holds it until after join(), so the last owner is
+    // always on the loop's thread.
+    auto joined = std::make_shared<Future<void>>(create_future<void>());
+    std::thread joiner([this, executor, joined] {
       executor->shutdown(true);
       try {
-        call_soon_threadsafe([joined]() mutable {
-          if (!joined.done()) joined.set_result();
+        call_soon_threadsafe([joined] {
+          if (!joined->done()) joined->set_result();
         });
       } catch (const RuntimeError&) {
       }
     });
     std::exception_ptr error;
     try {
-      co_await joined;
+      co_await *joined;
     } catch (...) {
       error = std::current_exception();
     }

@@ -231,6 +231,19 @@ TEST_F(Subprocess, LowLevelProtocolCallbacksInAsyncioOrder) {
   loop.run_until_complete(main());
 }
 
+TEST_F(Subprocess, ClosingTheTransportKillsARunningChild) {
+  auto main = [&]() -> Coro<void> {
+    auto [transport, protocol] = co_await loop.subprocess_exec(
+        [&] { return std::make_shared<RecordingSubprocess>(loop); }, "sleep", kSleepLong, pipes(sp::PIPE, sp::PIPE));
+    transport->close();
+    EXPECT_TRUE(transport->is_closing());
+    co_await protocol->done;
+    EXPECT_EQ(transport->get_returncode(), -SIGKILL);
+    EXPECT_EQ(protocol->events.back(), "lost");
+  };
+  loop.run_until_complete(main());
+}
+
 TEST_F(Subprocess, ClosingTheLoopWithAChildRunning) {
   int pid = 0;
   auto main = [&]() -> Coro<void> {

@@ -64,6 +64,8 @@ class BaseProtocol;
 class Server;
 class Transport;
 class Executor;
+class DatagramProtocol;
+class DatagramTransport;
 class SubprocessProtocol;
 class SubprocessTransport;
 struct SubprocessOptions;
@@ -329,6 +331,18 @@ class EventLoop {
   template <class Factory>
   Coro<std::shared_ptr<Server>> create_unix_server(Factory factory, std::string path, ServerOptions options = {});
 
+  // ---- UDP (uv_udp_t) ----
+
+  /// asyncio's loop.create_datagram_endpoint(protocol_factory, ...): a UDP
+  /// endpoint bound to `options.local_addr` and/or connected to
+  /// `options.remote_addr` (each resolved, the first address that works),
+  /// or unbound of `options.family`. Gives (transport, protocol) once
+  /// connection_made() has run. std::invalid_argument "unexpected address
+  /// family" when neither address nor a family is given.
+  template <class Factory>
+  Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&>>> create_datagram_endpoint(
+      Factory factory, DatagramOptions options);
+
   // ---- Unix signals (uv_signal_t) ----
 
   /// asyncio's loop.add_signal_handler(sig, callback, *args): runs
@@ -493,6 +507,8 @@ class EventLoop {
 
   void set_signal_handler(int signum, detail::Callback&& callback);
   void submit_job(Executor* executor, std::unique_ptr<detail::ExecutorJob> job);
+  Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>> open_datagram_endpoint(
+      std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramOptions options);
   Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessProtocol>>> spawn_process(
       detail::SubprocessFactory factory, std::string program, std::vector<std::string> args,
       SubprocessOptions options);

@@ -15,6 +15,8 @@
 #include <span>
 #include <string_view>
 
+#include <aiouv/sockets.hpp>
+
 namespace aiouv {
 
 class Transport;
@@ -62,6 +64,24 @@ class BufferedProtocol : public BaseProtocol {
   virtual void buffer_updated(std::size_t nbytes) = 0;
   /// As Protocol::eof_received().
   virtual bool eof_received() { return false; }
+};
+
+class DatagramTransport;
+
+/// asyncio.DatagramProtocol: datagrams in, through a DatagramTransport.
+class DatagramProtocol : public BaseProtocol {
+ public:
+  /// The endpoint is ready; `transport` stays valid until connection_lost().
+  virtual void connection_made(DatagramTransport& transport) { (void)transport; }
+  /// One datagram from `address`. The view is only valid during the call.
+  virtual void datagram_received(std::string_view data, const SocketAddress& address) {
+    (void)data;
+    (void)address;
+  }
+  /// A send or receive failed (a std::system_error): for a connected
+  /// endpoint, an ICMP "port unreachable" arrives here as
+  /// errc::connection_refused. The endpoint stays open.
+  virtual void error_received(std::exception_ptr error) { (void)error; }
 };
 
 }  // namespace aiouv

@@ -91,6 +91,28 @@ struct ConnectionOptions {
   std::optional<int> interleave;
 };
 
+/// A host (name or numeric) and port, resolved with getaddrinfo() where
+/// asyncio takes a ("host", port) tuple.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// The arguments of create_datagram_endpoint(), as asyncio's keywords.
+struct DatagramOptions {
+  /// Bind to this address (port 0: any free port).
+  std::optional<HostPort> local_addr;
+  /// Connect to this address: sendto() needs no address and only its
+  /// datagrams are received.
+  std::optional<HostPort> remote_addr;
+  /// AF_INET or AF_INET6; needed when neither address is given.
+  int family = AF_UNSPEC;
+  /// SO_REUSEPORT (where the system has it).
+  bool reuse_port = false;
+  /// SO_BROADCAST: allow sending to broadcast addresses.
+  bool allow_broadcast = false;
+};
+
 /// The optional arguments of create_server(), as asyncio's keywords.
 struct ServerOptions {
   int backlog = 100;

@@ -88,6 +88,40 @@ class Transport {
   virtual std::size_t get_write_buffer_size() const noexcept = 0;
 };
 
+/// asyncio.DatagramTransport over a uv_udp_t: made by
+/// create_datagram_endpoint(). Loop thread only; every method is safe after
+/// close (sendto() then does nothing).
+class DatagramTransport {
+ public:
+  virtual ~DatagramTransport() = default;
+  /// Sends one datagram to `address`, or to the remote address the endpoint
+  /// is connected to (then `address` must be unset or equal to it:
+  /// std::invalid_argument "Invalid address: must be None or <remote>").
+  /// Sent at once when the kernel takes it, else queued (see
+  /// get_write_buffer_size()). A failure goes to error_received().
+  virtual void sendto(std::string_view data, std::optional<SocketAddress> address = std::nullopt) = 0;
+  /// Stops receiving; closes once the queued datagrams are sent;
+  /// connection_lost(nullptr) follows.
+  virtual void close() = 0;
+  /// Closes at once, dropping the queued datagrams.
+  virtual void abort() = 0;
+  /// True once close() or abort() was called.
+  virtual bool is_closing() const noexcept = 0;
+  /// Bytes of the datagrams queued and not yet sent.
+  virtual std::size_t get_write_buffer_size() const noexcept = 0;
+  /// "sockname", "peername" (SocketAddress; peername only when connected),
+  /// "socket" (uv_os_sock_t); empty for anything else or once closed.
+  virtual std::any get_extra_info(std::string_view name) const = 0;
+  /// Our end's address.
+  virtual std::optional<SocketAddress> sockname() const = 0;
+  /// The remote address, when connected.
+  virtual std::optional<SocketAddress> peername() const = 0;
+  /// The current protocol (empty once closed).
+  virtual std::shared_ptr<BaseProtocol> get_protocol() const = 0;
+  /// The loop the endpoint belongs to.
+  virtual EventLoop& get_loop() const noexcept = 0;
+};
+
 }  // namespace aiouv
 
 #endif

@@ -40,6 +40,18 @@ void check_stream_protocol_factory() {
 }  // namespace detail
 
 template <class Factory>
+Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&>>> EventLoop::create_datagram_endpoint(
+    Factory factory, DatagramOptions options) {
+  using Pointer = std::invoke_result_t<Factory&>;
+  static_assert(std::is_convertible_v<Pointer, std::shared_ptr<DatagramProtocol>>,
+                "the protocol factory must return std::shared_ptr<P> for a DatagramProtocol P");
+  auto [transport, protocol] = co_await open_datagram_endpoint(
+      std::function<std::shared_ptr<DatagramProtocol>()>(std::move(factory)), std::move(options));
+  co_return std::pair<std::shared_ptr<DatagramTransport>, Pointer>(
+      std::move(transport), std::static_pointer_cast<typename Pointer::element_type>(std::move(protocol)));
+}
+
+template <class Factory>
 auto EventLoop::create_connection(Factory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
   detail::check_stream_protocol_factory<Factory>();
   return detail::typed_connection<detail::factory_protocol_t<Factory>>(

@@ -331,6 +331,21 @@ class EventLoop {
   template <class Factory>
   Coro<std::shared_ptr<Server>> create_unix_server(Factory factory, std::string path, ServerOptions options = {});
 
+  // ---- pipes (uv_pipe_t over a descriptor) ----
+
+  /// asyncio's loop.connect_read_pipe(protocol_factory, pipe): a read
+  /// transport over `fd` (a pipe, FIFO or terminal; made non-blocking),
+  /// which the transport owns from now on and closes with itself. Gives
+  /// (transport, protocol) once connection_made() has run; EOF calls
+  /// eof_received(), then the transport closes.
+  template <class Factory>
+  auto connect_read_pipe(Factory factory, uv_file fd);
+  /// asyncio's loop.connect_write_pipe(protocol_factory, pipe): the same
+  /// for writing (write(), drain through the protocol's pause_writing and
+  /// resume_writing, close()).
+  template <class Factory>
+  auto connect_write_pipe(Factory factory, uv_file fd);
+
   // ---- UDP (uv_udp_t) ----
 
   /// asyncio's loop.create_datagram_endpoint(protocol_factory, ...): a UDP
@@ -342,6 +357,26 @@ class EventLoop {
   template <class Factory>
   Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&>>> create_datagram_endpoint(
       Factory factory, DatagramOptions options);
+
+  // ---- watching file descriptors (uv_poll_t) ----
+
+  /// asyncio's loop.add_reader(fd, callback, *args): runs `f(args...)` in
+  /// the loop each time `fd` (a socket; on Unix any pollable descriptor) is
+  /// readable, replacing a reader already set for it. The descriptor stays
+  /// the caller's: remove the reader before closing it.
+  template <class F, class... Args>
+  void add_reader(uv_os_sock_t fd, F&& f, Args&&... args) {
+    set_fd_callback(fd, UV_READABLE, bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+  /// Stops watching `fd` for reading; true if a reader was set.
+  bool remove_reader(uv_os_sock_t fd);
+  /// asyncio's loop.add_writer(): the same for writability.
+  template <class F, class... Args>
+  void add_writer(uv_os_sock_t fd, F&& f, Args&&... args) {
+    set_fd_callback(fd, UV_WRITABLE, bind_callback(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+  /// Stops watching `fd` for writing; true if a writer was set.
+  bool remove_writer(uv_os_sock_t fd);
 
   // ---- Unix signals (uv_signal_t) ----
 
@@ -506,7 +541,12 @@ class EventLoop {
   Coro<std::shared_ptr<Server>> start_unix_server(ProtocolFactory factory, std::string path, ServerOptions options);
 
   void set_signal_handler(int signum, detail::Callback&& callback);
+  void set_fd_callback(uv_os_sock_t fd, int events, detail::Callback&& callback);
+  bool remove_fd_callback(uv_os_sock_t fd, int events);
+  std::map<uv_os_sock_t, detail::IoResource*> fd_watchers_;
   void submit_job(Executor* executor, std::unique_ptr<detail::ExecutorJob> job);
+  Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> open_pipe(ProtocolFactory factory,
+                                                                                       uv_file fd, bool for_writing);
   Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>> open_datagram_endpoint(
       std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramOptions options);
   Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessProtocol>>> spawn_process(

@@ -199,6 +199,7 @@ void EventLoop::close() {
   // Then what is still open: transports, servers, lookups. Each closes its
   // handles and cancels its requests without calling user code.
   signal_handlers_.clear();  // their watchers are closed with the rest
+  fd_watchers_.clear();
   while (io_head_) {
     detail::IoResource* resource = io_head_;
     unlink_io(resource);

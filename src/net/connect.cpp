@@ -50,10 +50,8 @@ void bind_local(detail::StreamTransport& transport, const SocketAddress& local) 
 
 }  // namespace
 
-namespace {
+namespace detail {
 
-/// Creates the protocol and starts `transport` with it; gives them once
-/// connection_made() has run.
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start_connected(
     EventLoop& loop, std::shared_ptr<detail::StreamTransport> transport,
     const std::function<std::shared_ptr<BaseProtocol>()>& factory) {
@@ -81,7 +79,9 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start
                                                                                  std::move(protocol));
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::start_connected;
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_unix_stream(
     ProtocolFactory factory, std::string path) {

@@ -3,10 +3,12 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include <aiouv/coro.hpp>
 #include <aiouv/detail/io_resource.hpp>
 #include <aiouv/futures.hpp>
 #include <aiouv/protocols.hpp>
@@ -166,6 +168,13 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   bool protocol_paused_ = false;
   bool write_only_ = false;
 };
+
+/// Creates the protocol with `factory` and starts `transport` with it;
+/// gives both once connection_made() has run (closing the transport if
+/// that fails).
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start_connected(
+    EventLoop& loop, std::shared_ptr<StreamTransport> transport,
+    const std::function<std::shared_ptr<BaseProtocol>()>& factory);
 
 }  // namespace aiouv::detail
 

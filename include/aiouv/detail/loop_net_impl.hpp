@@ -52,6 +52,20 @@ Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&
 }
 
 template <class Factory>
+auto EventLoop::connect_read_pipe(Factory factory, uv_file fd) {
+  detail::check_stream_protocol_factory<Factory>();
+  return detail::typed_connection<detail::factory_protocol_t<Factory>>(
+      open_pipe(ProtocolFactory(std::move(factory)), fd, false));
+}
+
+template <class Factory>
+auto EventLoop::connect_write_pipe(Factory factory, uv_file fd) {
+  detail::check_stream_protocol_factory<Factory>();
+  return detail::typed_connection<detail::factory_protocol_t<Factory>>(
+      open_pipe(ProtocolFactory(std::move(factory)), fd, true));
+}
+
+template <class Factory>
 auto EventLoop::create_connection(Factory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
   detail::check_stream_protocol_factory<Factory>();
   return detail::typed_connection<detail::factory_protocol_t<Factory>>(

@@ -7,6 +7,7 @@
 #include <aiouv/coro.hpp>
 #include <aiouv/events.hpp>
 #include <aiouv/exceptions.hpp>
+#include <aiouv/fs.hpp>
 #include <aiouv/futures.hpp>
 #include <aiouv/locks.hpp>
 #include <aiouv/log.hpp>

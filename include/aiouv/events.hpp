@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -378,6 +379,33 @@ class EventLoop {
   /// Stops watching `fd` for writing; true if a writer was set.
   bool remove_writer(uv_os_sock_t fd);
 
+  // ---- non-blocking native sockets (asyncio's sock_* coroutines) ----
+  // Each tries the call at once, then again whenever the socket is ready
+  // (add_reader/add_writer), and raises the socket error as
+  // std::system_error. `sock` must be non-blocking and stays the caller's.
+
+  /// Up to `n` bytes; "" when the peer closed.
+  Coro<std::string> sock_recv(uv_os_sock_t sock, std::size_t n);
+  /// Into `buffer` (which must outlive the call); gives the byte count.
+  Coro<std::size_t> sock_recv_into(uv_os_sock_t sock, std::span<char> buffer);
+  /// One datagram of up to `bufsize` bytes and its sender.
+  Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(uv_os_sock_t sock, std::size_t bufsize);
+  /// One datagram into `buffer` (at most `nbytes`, 0: all of it).
+  Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(uv_os_sock_t sock, std::span<char> buffer,
+                                                                 std::size_t nbytes = 0);
+  /// Sends all of `data`, waiting for room as often as needed.
+  Coro<void> sock_sendall(uv_os_sock_t sock, std::string data);
+  /// One datagram to `address`; gives the bytes sent.
+  Coro<std::size_t> sock_sendto(uv_os_sock_t sock, std::string data, SocketAddress address);
+  /// Connects; std::system_error "Connect call failed ADDRESS" if refused.
+  Coro<void> sock_connect(uv_os_sock_t sock, SocketAddress address);
+  /// Accepts one connection: the new (non-blocking) socket and its peer.
+  Coro<std::pair<uv_os_sock_t, SocketAddress>> sock_accept(uv_os_sock_t sock);
+  /// asyncio's loop.connect_accepted_socket(protocol_factory, sock): a TCP
+  /// transport over an already connected socket, which it owns from now on.
+  template <class Factory>
+  auto connect_accepted_socket(Factory factory, uv_os_sock_t sock);
+
   // ---- Unix signals (uv_signal_t) ----
 
   /// asyncio's loop.add_signal_handler(sig, callback, *args): runs
@@ -545,6 +573,8 @@ class EventLoop {
   bool remove_fd_callback(uv_os_sock_t fd, int events);
   std::map<uv_os_sock_t, detail::IoResource*> fd_watchers_;
   void submit_job(Executor* executor, std::unique_ptr<detail::ExecutorJob> job);
+  Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> adopt_socket(ProtocolFactory factory,
+                                                                                          uv_os_sock_t sock);
   Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> open_pipe(ProtocolFactory factory,
                                                                                        uv_file fd, bool for_writing);
   Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>> open_datagram_endpoint(

@@ -145,8 +145,10 @@ Coro<Process> start_process(std::string program, std::vector<std::string> args, 
                             std::size_t limit) {
   EventLoop& loop = get_running_loop();
   auto protocol = std::make_shared<detail::StreamsProtocol>(loop, options, limit);
-  auto [transport, made] = co_await loop.subprocess_exec([protocol] { return protocol; }, std::move(program),
-                                                         std::move(args), options);
+  // Named: g++ 12 destroys a capturing lambda temporary inside a co_await
+  // expression twice.
+  auto factory = [protocol] { return protocol; };
+  auto [transport, made] = co_await loop.subprocess_exec(std::move(factory), std::move(program), std::move(args), options);
   (void)made;
   Process process(transport, protocol);
   if (protocol->stdin_flow) {

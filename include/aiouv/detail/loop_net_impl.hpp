@@ -52,6 +52,13 @@ Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&
 }
 
 template <class Factory>
+auto EventLoop::connect_accepted_socket(Factory factory, uv_os_sock_t sock) {
+  detail::check_stream_protocol_factory<Factory>();
+  return detail::typed_connection<detail::factory_protocol_t<Factory>>(
+      adopt_socket(ProtocolFactory(std::move(factory)), sock));
+}
+
+template <class Factory>
 auto EventLoop::connect_read_pipe(Factory factory, uv_file fd) {
   detail::check_stream_protocol_factory<Factory>();
   return detail::typed_connection<detail::factory_protocol_t<Factory>>(

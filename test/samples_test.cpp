@@ -324,3 +324,32 @@ TEST(Samples, GracefulShutdownOnSigterm) { expect_graceful_shutdown(SIGTERM); }
 TEST(Samples, GracefulShutdownOnTheFirstSigint) { expect_graceful_shutdown(SIGINT); }
 
 }  // namespace
+
+namespace {
+
+TEST(Samples, UdpEcho) {
+  const Output out = run(std::string(UDP_ECHO_BIN) + " --count 50");
+  EXPECT_EQ(out.status, 0) << out.text;
+  const auto got = lines(out.text);
+  ASSERT_EQ(got.size(), 2u) << out.text;
+  EXPECT_EQ(got[0].rfind("server on 127.0.0.1:", 0), 0u);
+  EXPECT_EQ(got[1], "echoed 50 datagrams");
+}
+
+TEST(Samples, TailFollowsAPipe) {
+  const Output out = run("printf 'one\\ntwo\\nthree' | " + std::string(TAIL_F_BIN));
+  EXPECT_EQ(out.status, 0) << out.text;
+  EXPECT_EQ(out.text, "[1] one\n[2] two\n[3] three (no newline at end)\nEOF after 3 lines\n");
+}
+
+TEST(Samples, TailFollowsAFifo) {
+  const std::string fifo = "/tmp/aiouv-tail-" + std::to_string(getpid());
+  ASSERT_EQ(std::system(("rm -f " + fifo + " && mkfifo " + fifo).c_str()), 0);
+  // Whichever side opens the FIFO first waits for the other.
+  const Output out = run("(printf 'a\\nb\\n' > " + fifo + ") & " + TAIL_F_BIN + " " + fifo);
+  std::remove(fifo.c_str());
+  EXPECT_EQ(out.status, 0) << out.text;
+  EXPECT_EQ(out.text, "[1] a\n[2] b\nEOF after 2 lines\n");
+}
+
+}  // namespace

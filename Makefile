@@ -23,10 +23,11 @@ test: deps
 
 bench: deps
 	cmake --preset release
-	cmake --build --preset release --target aiouv_bench aiouv_combinators_bench aiouv_threads_bench
+	cmake --build --preset release --target aiouv_bench aiouv_combinators_bench aiouv_threads_bench aiouv_io_bench
 	./build/release/bench/aiouv_bench
 	./build/release/bench/aiouv_combinators_bench
 	./build/release/bench/aiouv_threads_bench
+	./build/release/bench/aiouv_io_bench
 
 check: test
 	sh scripts/sanitizer-matrix

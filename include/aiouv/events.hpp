@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -401,6 +402,14 @@ class EventLoop {
   Coro<void> sock_connect(uv_os_sock_t sock, SocketAddress address);
   /// Accepts one connection: the new (non-blocking) socket and its peer.
   Coro<std::pair<uv_os_sock_t, SocketAddress>> sock_accept(uv_os_sock_t sock);
+  /// asyncio's loop.sock_sendfile(sock, file, offset, count, fallback):
+  /// sends `count` bytes (all up to EOF if unset) of the open file `file`
+  /// from `offset`, with sendfile(2) where the system has it; otherwise, or
+  /// if the file cannot be sent that way, reads and sends it in blocks when
+  /// `fallback` allows, else SendfileNotAvailableError. Gives the bytes sent.
+  /// The file's own position is not used or moved.
+  Coro<std::size_t> sock_sendfile(uv_os_sock_t sock, uv_file file, std::int64_t offset = 0,
+                                  std::optional<std::size_t> count = std::nullopt, bool fallback = true);
   /// asyncio's loop.connect_accepted_socket(protocol_factory, sock): a TCP
   /// transport over an already connected socket, which it owns from now on.
   template <class Factory>

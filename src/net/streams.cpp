@@ -125,25 +125,29 @@ struct WaitSlot {
   ~WaitSlot() { state.end_wait(awaited); }
 };
 
-Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
+/// read(n) for n >= 0: the hot path of every stream protocol, so kept to
+/// one wait and nothing else in its frame.
+Coro<std::string> read_some(std::shared_ptr<StreamReaderState> s, std::size_t n) {
   s->throw_if_failed();
   if (n == 0) co_return std::string();
-  if (n < 0) {
-    // Until EOF, in limit-sized blocks as asyncio does.
-    std::string all;
-    for (;;) {
-      std::string block = co_await read_some(s, static_cast<std::ptrdiff_t>(s->limit));
-      if (block.empty()) break;
-      all += block;
-    }
-    co_return all;
-  }
   if (s->size() == 0 && !s->eof) {
     Future<void> data = s->begin_wait("read");
     WaitSlot slot{*s, data};
     co_await data;
   }
-  co_return s->take_and_resume(std::min(static_cast<std::size_t>(n), s->size()));
+  co_return s->take_and_resume(std::min(n, s->size()));
+}
+
+/// read(-1): until EOF, in limit-sized blocks as asyncio does.
+Coro<std::string> read_all(std::shared_ptr<StreamReaderState> s) {
+  s->throw_if_failed();
+  std::string all;
+  for (;;) {
+    std::string block = co_await read_some(s, s->limit);
+    if (block.empty()) break;
+    all += block;
+  }
+  co_return all;
 }
 
 Coro<std::string> read_exactly(std::shared_ptr<StreamReaderState> s, std::ptrdiff_t n) {
@@ -344,7 +348,10 @@ namespace aiouv {
 
 StreamReader::StreamReader(std::size_t limit) : state_(std::make_shared<detail::StreamReaderState>(limit)) {}
 
-Coro<std::string> StreamReader::read(std::ptrdiff_t n) { return detail::read_some(state_, n); }
+Coro<std::string> StreamReader::read(std::ptrdiff_t n) {
+  if (n < 0) return detail::read_all(state_);
+  return detail::read_some(state_, static_cast<std::size_t>(n));
+}
 Coro<std::string> StreamReader::readline() { return detail::read_line(state_); }
 Coro<std::string> StreamReader::readexactly(std::ptrdiff_t n) { return detail::read_exactly(state_, n); }
 Coro<std::string> StreamReader::readuntil(std::string separator) {

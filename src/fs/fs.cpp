@@ -111,6 +111,17 @@ Coro<std::size_t> read_into(uv_file fd, std::shared_ptr<std::string> target, std
   co_return co_await std::move(result);
 }
 
+/// Sizes `s` to `n` bytes that the kernel will overwrite: without the
+/// zero-fill of resize() where C++23's resize_and_overwrite is available
+/// (src/CMakeLists.txt compiles this file as C++23 then).
+void size_without_zeroing(std::string& s, std::size_t n) {
+#if defined(__cpp_lib_string_resize_and_overwrite)
+  s.resize_and_overwrite(n, [](char*, std::size_t size) { return size; });
+#else
+  s.resize(n);
+#endif
+}
+
 }  // namespace
 
 bool Stat::is_directory() const noexcept {
@@ -246,10 +257,10 @@ Coro<std::string> read_file(std::string path) {
     // Straight into the result: as few reads as the kernel allows, no
     // copy. One spare byte shows EOF without another round; a file that
     // grows meanwhile is read to its new end.
-    content->resize(static_cast<std::size_t>(info.size) + 1);
+    size_without_zeroing(*content, static_cast<std::size_t>(info.size) + 1);
     std::size_t filled = 0;
     for (;;) {
-      if (filled == content->size()) content->resize(content->size() * 2);
+      if (filled == content->size()) size_without_zeroing(*content, content->size() * 2);
       const std::size_t n = co_await read_into(fd, content, filled, path);
       if (n == 0) break;
       filled += n;

@@ -24,7 +24,7 @@ Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessP
     error = std::current_exception();
   }
   if (error) {
-    // asyncio: a failed or cancelled start kills the child and waits for it.
+    // asyncio: a failed or cancelled start kills the child (close() does).
     transport->close();
     std::rethrow_exception(error);
   }

@@ -231,6 +231,19 @@ TEST_F(Subprocess, LowLevelProtocolCallbacksInAsyncioOrder) {
   loop.run_until_complete(main());
 }
 
+TEST_F(Subprocess, LowLevelShell) {
+  auto main = [&]() -> Coro<void> {
+    auto factory = [&] { return std::make_shared<RecordingSubprocess>(loop); };
+    auto [transport, protocol] =
+        co_await loop.subprocess_shell(factory, "echo shell; exit 4", pipes(sp::INHERIT, sp::PIPE));
+    co_await protocol->done;
+    EXPECT_EQ(protocol->output[1], "shell\n");
+    EXPECT_EQ(transport->get_returncode(), 4);
+    EXPECT_EQ(transport->get_pipe_transport(0), nullptr) << "stdin was inherited, not a pipe";
+  };
+  loop.run_until_complete(main());
+}
+
 TEST_F(Subprocess, ClosingTheTransportKillsARunningChild) {
   auto main = [&]() -> Coro<void> {
     auto [transport, protocol] = co_await loop.subprocess_exec(

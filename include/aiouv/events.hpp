@@ -407,9 +407,23 @@ class EventLoop {
   /// from `offset`, with sendfile(2) where the system has it; otherwise, or
   /// if the file cannot be sent that way, reads and sends it in blocks when
   /// `fallback` allows, else SendfileNotAvailableError. Gives the bytes sent.
-  /// The file's own position is not used or moved.
+  /// The file's own position is not used or moved. std::invalid_argument
+  /// for a negative offset or a zero count.
   Coro<std::size_t> sock_sendfile(uv_os_sock_t sock, uv_file file, std::int64_t offset = 0,
                                   std::optional<std::size_t> count = std::nullopt, bool fallback = true);
+  /// asyncio's loop.sendfile(transport, file, offset, count, fallback):
+  /// sends `count` bytes (all up to EOF if unset) of `file` from `offset`
+  /// through a TCP, Unix-socket or pipe transport, with sendfile(2) where
+  /// the system has it, else (if `fallback`) by reading and writing blocks,
+  /// else SendfileNotAvailableError. Bytes written before go first; reading
+  /// is paused and write() refuses with RuntimeError("unable to write;
+  /// sendfile is in progress") until it ends. Gives the bytes sent, once
+  /// the OS has them all. RuntimeError("Transport is closing"), or "sendfile
+  /// is not supported for transport..." for other transports;
+  /// std::system_error("Connection is closed by peer") if the connection
+  /// ends meanwhile. The file's own position is not used or moved.
+  Coro<std::size_t> sendfile(Transport& transport, uv_file file, std::int64_t offset = 0,
+                             std::optional<std::size_t> count = std::nullopt, bool fallback = true);
   /// asyncio's loop.connect_accepted_socket(protocol_factory, sock): a TCP
   /// transport over an already connected socket, which it owns from now on.
   template <class Factory>

@@ -64,7 +64,7 @@ class ThreadPoolExecutor final : public Executor {
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> threads_;
-  std::size_t idle_ = 0;
+  std::size_t idle_ = 0;  // threads waiting for a job
   bool shutdown_ = false;
 };
 

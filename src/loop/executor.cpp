@@ -189,8 +189,11 @@ void ThreadPoolExecutor::submit(std::function<void()> job) {
   std::lock_guard lock(mutex_);
   if (shutdown_) throw RuntimeError("cannot schedule new futures after shutdown");
   queue_.push_back(std::move(job));
-  // Python's rule: start a thread unless one is idle, up to max_workers.
-  if (idle_ == 0 && threads_.size() < max_workers_) {
+  // Python's rule: start a thread unless an idle one will take the job, up
+  // to max_workers. Each idle thread takes one queued job, so jobs beyond
+  // the idle count need threads (two quick submits must not both count on
+  // the one thread that is idle).
+  if (queue_.size() > idle_ && threads_.size() < max_workers_) {
     threads_.emplace_back([this] { work(); });
   } else {
     wake_.notify_one();

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <vector>
 
+#include "../core/connection_made.hpp"
 #include "happy_eyeballs.hpp"
 #include "stream_transport.hpp"
 
@@ -65,16 +66,7 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start
   }
   Future<void> made = loop.create_future<void>();
   transport->start(protocol, made);
-  std::exception_ptr error;
-  try {
-    co_await made;
-  } catch (...) {
-    error = std::current_exception();
-  }
-  if (error) {
-    transport->close();
-    std::rethrow_exception(error);
-  }
+  co_await await_connection_made(std::move(made), *transport, &StreamTransport::close);
   co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
                                                                                  std::move(protocol));
 }

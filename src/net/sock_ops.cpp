@@ -3,12 +3,9 @@
 // would block, retries it from add_reader()/add_writer() until it
 // completes; the watcher goes away however the wait ends, and a cancelled
 // wait never runs the call again (nothing is read into a dropped buffer).
-#include <aiouv/detail/io_resource.hpp>
-#include <aiouv/fs.hpp>
 #include <aiouv/tasks.hpp>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <system_error>
 
 #ifdef _WIN32
@@ -221,105 +218,6 @@ Coro<std::pair<uv_os_sock_t, SocketAddress>> EventLoop::sock_accept(uv_os_sock_t
     throw_socket_error(error, "sock_accept");
   };
   co_return co_await when_ready<std::pair<uv_os_sock_t, SocketAddress>>(*this, sock, false, std::move(attempt));
-}
-
-namespace {
-
-/// One uv_fs_sendfile (sendfile(2) on a worker thread): the bytes sent, or
-/// the libuv error (UV_EAGAIN when a non-blocking socket is full).
-class SendfileCall final : public detail::IoResource {
- public:
-  explicit SendfileCall(EventLoop& loop) : IoResource(loop), done(loop.create_future<std::int64_t>()) {
-    request_.data = this;
-  }
-  void start(uv_os_sock_t sock, uv_file file, std::int64_t offset, std::size_t length) {
-    const int status = uv_fs_sendfile(loop().native_handle(), &request_, static_cast<uv_file>(sock), file, offset,
-                                      length, &on_done);
-    if (status < 0) {
-      uv_fs_req_cleanup(&request_);
-      delete this;
-      throw std::system_error(make_uv_error_code(status), "sendfile");
-    }
-    request_started();
-  }
-  void abandon() noexcept override { uv_cancel(reinterpret_cast<uv_req_t*>(&request_)); }
-  Future<std::int64_t> done;
-
- private:
-  static void on_done(uv_fs_t* request) {
-    auto* self = static_cast<SendfileCall*>(request->data);
-    self->request_finished();
-    if (!self->done.done() && !self->loop().is_closed()) self->done.set_result(request->result);
-    uv_fs_req_cleanup(request);
-    delete self;
-  }
-  uv_fs_t request_{};
-};
-
-bool sendfile_unsupported(std::int64_t status) {
-  return status == UV_ENOSYS || status == UV_EINVAL || status == UV_ENOTSUP || status == UV_ENOTSOCK;
-}
-
-}  // namespace
-
-Coro<std::size_t> EventLoop::sock_sendfile(uv_os_sock_t sock, uv_file file, std::int64_t offset,
-                                           std::optional<std::size_t> count, bool fallback) {
-  check_open();
-  if (offset < 0) throw std::invalid_argument("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
-  if (count && *count == 0) co_return 0;
-  std::size_t total = 0;
-  // Until EOF when no count is given: sendfile(2) then sends 0.
-  const std::size_t wanted = count ? *count : std::numeric_limits<std::size_t>::max();
-#ifndef _WIN32
-  // Native: sendfile(2) on a worker thread; a full socket buffer means
-  // waiting for writability (add_writer) and trying again.
-  bool native = true;
-  while (native && total < wanted) {
-    auto* call = new SendfileCall(*this);
-    Future<std::int64_t> done = call->done;
-    call->start(sock, file, offset + static_cast<std::int64_t>(total),
-                std::min<std::size_t>(wanted - total, std::size_t{1} << 30));
-    const std::int64_t sent = co_await done;
-    if (sent > 0) {
-      total += static_cast<std::size_t>(sent);
-      continue;
-    }
-    if (sent == 0) co_return total;  // end of file
-    if (sent == UV_EAGAIN) {
-      Future<bool> ready = create_future<bool>();
-      add_writer(sock, [ready]() mutable {
-        if (!ready.done()) ready.set_result(true);
-      });
-      std::exception_ptr error;
-      try {
-        co_await ready;
-      } catch (...) {
-        error = std::current_exception();
-      }
-      remove_writer(sock);
-      if (error) std::rethrow_exception(error);
-      continue;
-    }
-    if (total == 0 && sendfile_unsupported(sent)) {
-      native = false;  // e.g. not a regular file: fall back below, if allowed
-      break;
-    }
-    throw std::system_error(make_uv_error_code(static_cast<int>(sent)), "sendfile");
-  }
-  if (native) co_return total;
-#endif
-  if (!fallback) throw SendfileNotAvailableError("os.sendfile() is not available");
-  // asyncio's _sock_sendfile_fallback: read blocks, send each.
-  for (;;) {
-    const std::size_t block = std::min<std::size_t>(wanted - total, 256 * 1024);
-    if (block == 0) break;
-    std::string data = co_await fs::read(file, block, offset + static_cast<std::int64_t>(total));
-    if (data.empty()) break;
-    const std::size_t n = data.size();
-    co_await sock_sendall(sock, std::move(data));
-    total += n;
-  }
-  co_return total;
 }
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::adopt_socket(

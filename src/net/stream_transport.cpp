@@ -53,6 +53,12 @@ bool is_os_error(const std::exception_ptr& error) {
   }
 }
 
+/// asyncio's ConnectionError for a sendfile whose connection ended.
+std::exception_ptr connection_closed_error() {
+  return std::make_exception_ptr(
+      std::system_error(std::make_error_code(std::errc::connection_reset), "Connection is closed by peer"));
+}
+
 }  // namespace
 
 StreamTransport::StreamTransport(EventLoop& loop, Kind kind) noexcept : IoResource(loop), kind_(kind) {}
@@ -159,6 +165,10 @@ void StreamTransport::schedule_connection_lost(std::exception_ptr error) {
 }
 
 void StreamTransport::call_connection_lost(std::exception_ptr error) {
+  if (flushed_waiter_) {
+    Future<void> waiter = std::exchange(flushed_waiter_, {});
+    if (!waiter.done()) waiter.set_exception(connection_closed_error());
+  }
   std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
   stream_protocol_ = nullptr;
   buffered_protocol_ = nullptr;
@@ -301,7 +311,16 @@ void StreamTransport::eof_received() {
 // ---- writing ----
 
 void StreamTransport::write(std::string_view data) {
+  if (eof_requested_ || sendfile_active_) [[unlikely]] refuse_write();
+  write_bytes(data);
+}
+
+void StreamTransport::refuse_write() const {
   if (eof_requested_) throw RuntimeError("Cannot call write() after write_eof()");
+  throw RuntimeError("unable to write; sendfile is in progress");
+}
+
+void StreamTransport::write_bytes(std::string_view data) {
   if (data.empty()) return;
   if (conn_lost_ > 0) {
     if (conn_lost_ >= kLostWritesBeforeWarning) logger()->warn("socket.send() raised exception.");
@@ -359,6 +378,10 @@ void StreamTransport::on_write(uv_write_t* request, int status) {
     self->maybe_resume_protocol();
     return;
   }
+  if (self->flushed_waiter_) [[unlikely]] {
+    Future<void> waiter = std::exchange(self->flushed_waiter_, {});
+    if (!waiter.done()) waiter.set_result();
+  }
   self->maybe_resume_protocol();
   if (self->closing_) {
     self->schedule_connection_lost(nullptr);
@@ -399,7 +422,7 @@ void StreamTransport::set_write_buffer_limits(std::optional<std::size_t> high, s
 }
 
 void StreamTransport::maybe_pause_protocol() {
-  if (protocol_paused_ || get_write_buffer_size() <= high_ || !protocol_) return;
+  if (sendfile_active_ || protocol_paused_ || get_write_buffer_size() <= high_ || !protocol_) return;
   protocol_paused_ = true;
   try {
     protocol_->pause_writing();
@@ -418,6 +441,39 @@ void StreamTransport::maybe_resume_protocol() {
     loop().call_exception_handler(
         ExceptionContext{"protocol.resume_writing() failed", std::current_exception(), {}, repr()});
   }
+}
+
+// ---- sendfile support ----
+
+void StreamTransport::begin_sendfile() {
+  if (sendfile_active_) throw RuntimeError("Empty waiter is already set");
+  sendfile_active_ = true;
+}
+
+void StreamTransport::end_sendfile() noexcept {
+  sendfile_active_ = false;
+  flushed_waiter_ = {};
+  if (!closing_) maybe_pause_protocol();
+}
+
+Future<void> StreamTransport::wait_flushed() {
+  Future<void> waiter = loop().create_future<void>();
+  if (conn_lost_ > 0) {
+    waiter.set_exception(connection_closed_error());
+  } else if (get_write_buffer_size() == 0) {
+    waiter.set_result();
+  } else {
+    flushed_waiter_ = waiter;
+  }
+  return waiter;
+}
+
+uv_os_fd_t StreamTransport::fileno() const {
+  uv_os_fd_t fd{};
+  if (int status = uv_fileno(&handle_.handle, &fd); !handle_open_ || status < 0) {
+    throw std::system_error(make_uv_error_code(handle_open_ ? status : UV_EBADF), "fileno");
+  }
+  return fd;
 }
 
 // ---- connecting ----

@@ -98,6 +98,25 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   // IoResource
   void abandon() noexcept override;
 
+  // ---- for EventLoop::sendfile (asyncio's empty waiter) ----
+
+  /// Starts a sendfile: until end_sendfile(), write() refuses with
+  /// RuntimeError("unable to write; sendfile is in progress"), and the
+  /// sendfile's own writes never pause the protocol. RuntimeError("Empty
+  /// waiter is already set") if one is running already.
+  void begin_sendfile();
+  /// Ends the sendfile: write() works again.
+  void end_sendfile() noexcept;
+  /// write() on behalf of the running sendfile.
+  void write_for_sendfile(std::string_view data) { write_bytes(data); }
+  /// Completes once every byte written so far has been handed to the OS;
+  /// fails with std::system_error("Connection is closed by peer") if the
+  /// connection ends first.
+  Future<void> wait_flushed();
+  /// The OS descriptor of the socket or pipe (std::system_error once the
+  /// handle is closed).
+  uv_os_fd_t fileno() const;
+
  private:
   StreamTransport(EventLoop& loop, Kind kind) noexcept;
 
@@ -114,6 +133,8 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   void start_reading();
   void stop_reading() noexcept;
   void eof_received();
+  void write_bytes(std::string_view data);
+  [[noreturn]] void refuse_write() const;
   void start_write();
   void start_shutdown();
   void maybe_pause_protocol();
@@ -151,6 +172,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   std::string in_flight_;  // the bytes of the uv_write in flight
   std::size_t high_ = 64 * 1024;
   std::size_t low_ = 16 * 1024;
+  Future<void> flushed_waiter_;  // set while a sendfile waits for the buffer to empty
   mutable std::optional<SocketAddress> peername_;
   mutable std::optional<SocketAddress> sockname_;
 
@@ -167,6 +189,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   bool writing_ = false;        // a uv_write is in flight
   bool protocol_paused_ = false;
   bool write_only_ = false;
+  bool sendfile_active_ = false;  // between begin_sendfile() and end_sendfile()
 };
 
 /// Creates the protocol with `factory` and starts `transport` with it;

@@ -18,6 +18,8 @@
 #include <sys/socket.h>  // SO_REUSEPORT
 #endif
 
+#include "../core/connection_made.hpp"
+
 namespace aiouv {
 namespace detail {
 namespace {
@@ -351,16 +353,7 @@ Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProto
   }
   Future<void> made = create_future<void>();
   transport->start(protocol, made);
-  std::exception_ptr error;
-  try {
-    co_await made;
-  } catch (...) {
-    error = std::current_exception();
-  }
-  if (error) {
-    transport->abort();
-    std::rethrow_exception(error);
-  }
+  co_await detail::await_connection_made(std::move(made), *transport, &detail::UdpTransport::abort);
   co_return std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>(std::move(transport),
                                                                                            std::move(protocol));
 }

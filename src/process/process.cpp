@@ -4,6 +4,7 @@
 
 #include <system_error>
 
+#include "../core/connection_made.hpp"
 #include "../net/stream_protocol.hpp"
 #include "process_transport.hpp"
 
@@ -17,17 +18,8 @@ Coro<std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessP
   auto transport = detail::ProcessTransport::spawn(*this, protocol, program, args, options);
   Future<void> made = create_future<void>();
   transport->start(made);
-  std::exception_ptr error;
-  try {
-    co_await made;
-  } catch (...) {
-    error = std::current_exception();
-  }
-  if (error) {
-    // asyncio: a failed or cancelled start kills the child (close() does).
-    transport->close();
-    std::rethrow_exception(error);
-  }
+  // asyncio: a failed or cancelled start kills the child (close() does).
+  co_await detail::await_connection_made(std::move(made), *transport, &detail::ProcessTransport::close);
   co_return std::pair<std::shared_ptr<SubprocessTransport>, std::shared_ptr<SubprocessProtocol>>(
       std::move(transport), std::move(protocol));
 }

@@ -89,6 +89,100 @@ TEST_F(Sockets, ACancelledRecvLosesNothing) {
   ::close(pair[1]);
 }
 
+/// Awaits `task`, which must end in CancelledError.
+template <class T>
+Coro<bool> ends_cancelled(Task<T> task) {
+  try {
+    (void)co_await task;
+  } catch (const CancelledError&) {
+    co_return true;
+  }
+  co_return false;
+}
+
+TEST_F(Sockets, CancelledAcceptLeavesTheConnectionQueued) {
+  const int listener = bound_socket(SOCK_STREAM);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  const int client = non_blocking_socket(SOCK_STREAM);
+  auto main = [&]() -> Coro<void> {
+    Task<std::pair<uv_os_sock_t, SocketAddress>> accepting = create_task(loop.sock_accept(listener));
+    co_await sleep(0s);  // waiting on the listener now
+    accepting.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(accepting));
+    EXPECT_FALSE(loop.remove_reader(listener)) << "the watcher went with the wait";
+    co_await loop.sock_connect(client, local_address(listener));
+    auto [accepted, peer] = co_await loop.sock_accept(listener);
+    EXPECT_EQ(peer, local_address(client));
+    ::close(accepted);
+  };
+  loop.run_until_complete(main());
+  ::close(client);
+  ::close(listener);
+}
+
+TEST_F(Sockets, CancelledConnectStopsWatching) {
+  const int listener = bound_socket(SOCK_STREAM);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  const int client = non_blocking_socket(SOCK_STREAM);
+  auto main = [&]() -> Coro<void> {
+    Task<void> connecting = create_task(loop.sock_connect(client, local_address(listener)));
+    co_await sleep(0s);  // connect() has started; its result is awaited
+    if (connecting.done()) co_return;  // connected at once: nothing to cancel
+    connecting.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(connecting));
+    EXPECT_FALSE(loop.remove_writer(client)) << "the watcher went with the wait";
+  };
+  loop.run_until_complete(main());
+  ::close(client);
+  ::close(listener);
+}
+
+TEST_F(Sockets, CancelledSendallSendsNothingMoreAfterwards) {
+  int pair[2];
+  ASSERT_EQ(uv_socketpair(SOCK_STREAM, 0, pair, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE), 0);
+  const std::string payload(16 << 20, 'x');  // far more than the socket buffers hold
+  auto main = [&]() -> Coro<void> {
+    Task<void> sending = create_task(loop.sock_sendall(pair[0], payload));
+    co_await sleep(0s);  // it sent what fitted and waits for room
+    CO_ASSERT_TRUE(!sending.done());
+    sending.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(sending));
+    EXPECT_FALSE(loop.remove_writer(pair[0])) << "the watcher went with the wait";
+    ::shutdown(pair[0], SHUT_WR);  // so the reader below sees where the bytes end
+    std::string received;
+    for (;;) {
+      std::string chunk = co_await loop.sock_recv(pair[1], 1 << 20);
+      if (chunk.empty()) break;
+      received += chunk;
+    }
+    EXPECT_GT(received.size(), 0u);
+    EXPECT_LT(received.size(), payload.size());
+    EXPECT_EQ(received.find_first_not_of('x'), std::string::npos);
+  };
+  loop.run_until_complete(main());
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST_F(Sockets, CancelledRecvfromLosesNoDatagram) {
+  const int a = bound_socket(SOCK_DGRAM);
+  const int b = bound_socket(SOCK_DGRAM);
+  auto main = [&]() -> Coro<void> {
+    Task<std::pair<std::string, SocketAddress>> receiving = create_task(loop.sock_recvfrom(b, 100));
+    co_await sleep(0s);
+    receiving.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(receiving));
+    EXPECT_EQ(co_await loop.sock_sendto(a, "kept", local_address(b)), 4u);
+    std::array<char, 16> buffer{};
+    auto [n, from] = co_await loop.sock_recvfrom_into(b, buffer);
+    EXPECT_EQ(std::string(buffer.data(), n), "kept");
+    EXPECT_EQ(from, local_address(a));
+  };
+  loop.run_until_complete(main());
+  ::close(a);
+  ::close(b);
+}
+
 TEST_F(Sockets, DatagramsWithSendtoAndRecvfrom) {
   const int a = bound_socket(SOCK_DGRAM);
   const int b = bound_socket(SOCK_DGRAM);
@@ -153,13 +247,24 @@ TEST_F(Sockets, ConnectRefusedAndConnectAcceptedSocket) {
 namespace aiouv::test {
 namespace {
 
-TEST_F(Sockets, SockSendfileAllOrACount) {
+/// A path for a temporary file named after `name` and this process.
+std::string temp_path(const std::string& name) {
   char dir[1024];
   std::size_t size = sizeof dir;
   uv_os_tmpdir(dir, &size);
-  const std::string path = std::string(dir, size) + "/aiouv-sendfile-" + std::to_string(uv_os_getpid());
-  std::string content(3 << 20, '\0');
-  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 26);
+  return std::string(dir, size) + "/aiouv-" + name + "-" + std::to_string(uv_os_getpid());
+}
+
+/// 'a'..'z' repeated: any misplaced byte shows.
+std::string alphabet(std::size_t size) {
+  std::string content(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + i % 26);
+  return content;
+}
+
+TEST_F(Sockets, SockSendfileAllOrACount) {
+  const std::string path = temp_path("sendfile");
+  const std::string content = alphabet(3 << 20);
   int pair[2];
   ASSERT_EQ(uv_socketpair(SOCK_STREAM, 0, pair, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE), 0);
   auto receive = [&](std::size_t n) -> Coro<std::string> {
@@ -179,14 +284,21 @@ TEST_F(Sockets, SockSendfileAllOrACount) {
     Task<std::string> part = create_task(receive(100));
     EXPECT_EQ(co_await loop.sock_sendfile(pair[0], file, 5, 100), 100u);
     EXPECT_EQ(co_await part, content.substr(5, 100));
-    EXPECT_EQ(co_await loop.sock_sendfile(pair[0], file, 0, 0), 0u);
-    bool bad_offset = false;
+    // asyncio's ValueErrors.
+    std::string bad_offset;
     try {
       (void)co_await loop.sock_sendfile(pair[0], file, -1);
-    } catch (const std::invalid_argument&) {
-      bad_offset = true;
+    } catch (const std::invalid_argument& e) {
+      bad_offset = e.what();
     }
-    EXPECT_TRUE(bad_offset);
+    EXPECT_EQ(bad_offset, "offset must be a non-negative integer (got -1)");
+    std::string bad_count;
+    try {
+      (void)co_await loop.sock_sendfile(pair[0], file, 0, 0);
+    } catch (const std::invalid_argument& e) {
+      bad_count = e.what();
+    }
+    EXPECT_EQ(bad_count, "count must be a positive integer (got 0)");
     co_await fs::close(file);
     co_await fs::unlink(path);
   };
@@ -195,17 +307,63 @@ TEST_F(Sockets, SockSendfileAllOrACount) {
   ::close(pair[1]);
 }
 
-TEST_F(Sockets, SockSendfileFromAPipe) {
-  // sendfile(2) refuses a pipe as its source; libuv then copies through
-  // read/write itself, so the bytes arrive either way.
+TEST_F(Sockets, CancelledSockSendfileSendsNothingMoreAfterwards) {
+  const std::string path = temp_path("sendfile-cancel");
+  const std::string content = alphabet(16 << 20);  // far more than the socket buffers hold
+  int pair[2];
+  ASSERT_EQ(uv_socketpair(SOCK_STREAM, 0, pair, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE), 0);
+  auto main = [&]() -> Coro<void> {
+    co_await fs::write_file(path, content);
+    const uv_file file = co_await fs::open(path);
+    Task<std::size_t> sending = create_task(loop.sock_sendfile(pair[0], file));
+    const std::string first = co_await loop.sock_recv(pair[1], 1024);  // under way
+    sending.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(sending));
+    // The socket is full: the tail goes out while the reader below drains.
+    auto send_tail = [&]() -> Coro<void> {
+      co_await loop.sock_sendall(pair[0], "TAIL");
+      ::shutdown(pair[0], SHUT_WR);
+    };
+    Task<void> tail = create_task(send_tail());
+    std::string received = first;
+    for (;;) {
+      std::string chunk = co_await loop.sock_recv(pair[1], 1 << 20);
+      if (chunk.empty()) break;
+      received += chunk;
+    }
+    CO_ASSERT_TRUE(received.size() > 4);
+    const std::size_t file_part = received.size() - 4;
+    EXPECT_LT(file_part, content.size());
+    EXPECT_TRUE(received.compare(0, file_part, content, 0, file_part) == 0) << "a prefix of the file, intact";
+    EXPECT_EQ(received.substr(file_part), "TAIL") << "no byte of the file after what was sent next";
+    co_await tail;
+    co_await fs::close(file);
+    co_await fs::unlink(path);
+  };
+  loop.run_until_complete(main());
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST_F(Sockets, SockSendfileFromAPipeFallsBackToCopying) {
+  // sendfile(2) refuses a pipe as its source: asyncio's fallback reads and
+  // sends it instead, or, with fallback off, raises
+  // SendfileNotAvailableError having sent nothing.
   int pair[2];
   ASSERT_EQ(uv_socketpair(SOCK_STREAM, 0, pair, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE), 0);
   uv_file pipe_ends[2];
   ASSERT_EQ(uv_pipe(pipe_ends, 0, 0), 0);
   auto main = [&]() -> Coro<void> {
     EXPECT_EQ(::write(pipe_ends[1], "piped", 5), 5);
+    bool not_available = false;
+    try {
+      (void)co_await loop.sock_sendfile(pair[0], pipe_ends[0], 0, 5, false);
+    } catch (const SendfileNotAvailableError&) {
+      not_available = true;
+    }
+    EXPECT_TRUE(not_available);
     ::close(pipe_ends[1]);
-    const std::size_t sent = co_await loop.sock_sendfile(pair[0], pipe_ends[0], 0, 5);
+    const std::size_t sent = co_await loop.sock_sendfile(pair[0], pipe_ends[0]);
     EXPECT_EQ(sent, 5u);
     EXPECT_EQ(co_await loop.sock_recv(pair[1], 100), "piped");
   };

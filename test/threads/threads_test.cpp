@@ -3,6 +3,8 @@
 // shutdown_default_executor, run_coroutine_threadsafe from many threads,
 // ConcurrentFuture and wrap_future.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -72,6 +74,28 @@ TEST_F(Threads, ThreadPoolExecutorKeepsToMaxWorkers) {
   }
   EXPECT_EQ(error, "cannot schedule new futures after shutdown");
   EXPECT_THROW(ThreadPoolExecutor(0), std::invalid_argument);
+}
+
+TEST(ThreadPool, TwoQuickSubmitsRunSideBySideWhenOneThreadIsIdle) {
+  ThreadPoolExecutor pool(2);
+  std::promise<void> warmed;
+  pool.submit([&] { warmed.set_value(); });  // one thread, soon idle
+  warmed.get_future().wait();
+  // Each job waits for the other to start: on one thread they never would.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int started = 0;
+  bool met[2] = {false, false};
+  for (int i = 0; i < 2; ++i) {
+    pool.submit([&, i] {
+      std::unique_lock lock(mutex);
+      ++started;
+      changed.notify_all();
+      met[i] = changed.wait_for(lock, 30s, [&] { return started == 2; });
+    });
+  }
+  pool.shutdown(true);
+  EXPECT_TRUE(met[0] && met[1]) << "the two jobs ran one after the other";
 }
 
 TEST_F(Threads, ACancelledJobThatHasNotStartedNeverRuns) {

@@ -76,6 +76,7 @@ namespace detail {
 using SubprocessFactory = std::function<std::shared_ptr<SubprocessProtocol>()>;
 struct ThreadsafeCall;
 class LoopCore;
+inline void drain_after_poll(EventLoop& loop) noexcept;
 class IoResource;
 class ExecutorJob;
 class UvWorkJob;
@@ -533,6 +534,7 @@ class EventLoop {
   friend class detail::FutureStateBase;
   friend class detail::TaskStateBase;
   friend class detail::LoopCore;
+  friend void detail::drain_after_poll(EventLoop& loop) noexcept;
   friend class detail::IoResource;
   friend class Runner;
   friend AnyTask current_task(EventLoop*);
@@ -563,7 +565,7 @@ class EventLoop {
   std::uint64_t enqueue(F&& callable) {
     check_open();
     std::uint64_t ticket = ready_.push(std::forward<F>(callable));
-    if (!idle_active_) [[unlikely]] start_idle();
+    if (drain_ == 0) [[unlikely]] start_idle();
     return ticket;
   }
   Handle enqueue_threadsafe(detail::Callback&& callback);
@@ -633,7 +635,10 @@ class EventLoop {
   bool closed_ = false;
   bool debug_ = false;
   bool closed_or_debug_ = false;
-  bool idle_active_ = false;
+  // Why the ready queue will be drained without libuv blocking in poll:
+  static constexpr std::uint8_t kIdleStarted = 1;  // the idle handle runs
+  static constexpr std::uint8_t kCheckDrains = 2;  // see detail::drain_after_poll()
+  std::uint8_t drain_ = 0;
   bool timer_armed_ = false;
   bool timer_unreferenced_ = false;  // armed, but no aiouv timer is left
 

@@ -210,7 +210,7 @@ void EventLoop::close() {
   ready_.clear();
   timers_.clear();
   ready_.release_retired();
-  idle_active_ = false;
+  drain_ = 0;
   timer_armed_ = false;
 
   if (core_) core_->close();
@@ -302,11 +302,13 @@ void EventLoop::stop() noexcept {
 
 void EventLoop::start_idle() {
   uv_idle_start(&core_->idle, &detail::LoopCore::on_idle);
-  idle_active_ = true;
+  drain_ |= kIdleStarted;
 }
 
 void EventLoop::run_ready() {
   detail::CallbackScope scope(*this, callbacks_entered_);
+  // What the callbacks below queue needs the idle handle again.
+  drain_ &= static_cast<std::uint8_t>(~kCheckDrains);
   if (debug_) {
     run_ready_debug();
   } else {
@@ -325,9 +327,9 @@ void EventLoop::run_ready() {
     }
   }
   ready_.release_retired();
-  if (ready_.empty() && idle_active_) {
+  if (ready_.empty() && (drain_ & kIdleStarted)) {
     uv_idle_stop(&core_->idle);
-    idle_active_ = false;
+    drain_ &= static_cast<std::uint8_t>(~kIdleStarted);
   }
 }
 
@@ -431,7 +433,7 @@ void EventLoop::on_timer() {
   timers_.pop_due(Clock::now(), [this](detail::TimerNode* node) {
     ready_.push([this, node] { timers_.run_due(node); });
   });
-  if (!ready_.empty() && !idle_active_) start_idle();
+  if (!ready_.empty() && !(drain_ & kIdleStarted)) start_idle();
   arm_timer();
 }
 
@@ -469,7 +471,7 @@ void EventLoop::on_wakeup() {
       break;
     }
   }
-  if (!ready_.empty() && !idle_active_) start_idle();
+  if (!ready_.empty() && !(drain_ & kIdleStarted)) start_idle();
 }
 
 // ---- tasks ----

@@ -58,7 +58,8 @@ void LoopCore::on_idle(uv_idle_t*) {
 
 void LoopCore::on_check(uv_check_t* handle) {
   auto* core = static_cast<LoopCore*>(handle->data);
-  if (core->owner_ && core->owner_->idle_active_) core->owner_->run_ready();
+  EventLoop* owner = core->owner_;
+  if (owner && (owner->drain_ & (EventLoop::kIdleStarted | EventLoop::kCheckDrains))) owner->run_ready();
 }
 
 void LoopCore::on_timer(uv_timer_t* handle) {

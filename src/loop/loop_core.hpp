@@ -13,6 +13,8 @@ namespace aiouv::detail {
 ///
 ///  - idle: active only while the ready queue is not empty, which makes
 ///    libuv poll with a zero timeout (and keeps a host's uv_run going).
+///    Work queued by a read callback in the poll phase does without it:
+///    the check handle is next anyway (see drain_after_poll()).
 ///  - check: drains the ready queue once per iteration, right after libuv
 ///    polled for I/O, as asyncio's _run_once runs its ready callbacks right
 ///    after select(): a callback scheduled by an I/O callback (a task woken
@@ -21,6 +23,21 @@ namespace aiouv::detail {
 ///  - timer: fires at the earliest aiouv deadline; stopped when none.
 ///  - wakeup: uv_async_t for call_soon_threadsafe; unreferenced except
 ///    during run_forever, so it never keeps a host's uv_run alive.
+/// For libuv callbacks made in the poll phase (a read, on Unix): the
+/// check handle runs right after poll, in the same iteration, and will
+/// drain what the callback queues, so enqueueing needs no idle handle to
+/// keep poll from blocking. Saves a uv_idle_start/uv_idle_stop pair per
+/// wake-up, the biggest single cost of a request in streams mode. Never
+/// call it from anywhere else: work queued outside the poll phase would
+/// wait for the next I/O event.
+inline void drain_after_poll(EventLoop& loop) noexcept {
+#ifndef _WIN32  // Windows runs read callbacks before its poll phase
+  loop.drain_ |= EventLoop::kCheckDrains;
+#else
+  (void)loop;
+#endif
+}
+
 class LoopCore {
  public:
   /// Opens the handles on `loop`; std::system_error if libuv refuses.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "../loop/loop_core.hpp"
 #include "stream_protocol.hpp"
 #include "stream_transport.hpp"
 
@@ -290,7 +291,12 @@ class StreamProtocol final : public Protocol, public std::enable_shared_from_thi
     reader_.set_transport(nullptr);
   }
 
-  void data_received(std::string_view data) override { reader_.feed_data(data); }
+  void data_received(std::string_view data) override {
+    // Called from a read callback only: the reader it wakes resumes in this
+    // loop iteration's check phase.
+    detail::drain_after_poll(loop_);
+    reader_.feed_data(data);
+  }
   bool eof_received() override {
     reader_.feed_eof();
     return true;  // half-open: the writer may still write

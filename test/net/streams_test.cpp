@@ -219,6 +219,43 @@ TEST_F(Streams, StartServerAndOpenConnection) {
   loop.run_until_complete(main());
 }
 
+TEST_F(Streams, WorkQueuedByAWokenReaderRunsWithoutFurtherIO) {
+  // A reader woken by incoming data resumes in the same loop iteration,
+  // drained right after poll; what it queues next must still run without
+  // any more I/O arriving to wake the loop.
+  auto main = [&]() -> Coro<void> {
+    auto answer_later = [&](StreamReader reader, StreamWriter writer) -> Coro<void> {
+      std::string line = co_await reader.readline();
+      int hops = 0;
+      Future<void> hopped = loop.create_future<void>();
+      std::function<void()> hop = [&] {
+        if (++hops < 3) {
+          loop.call_soon(hop);
+        } else {
+          hopped.set_result();
+        }
+      };
+      loop.call_soon(hop);
+      co_await hopped;
+      co_await sleep(0s);
+      writer.write(std::to_string(hops) + " hops after " + line);
+      co_await writer.drain();
+      writer.close();
+    };
+    auto server = co_await start_server(answer_later, "127.0.0.1", 0);
+    auto [reader, writer] = co_await open_connection("127.0.0.1", port_of(*server));
+    const Clock::time_point sent = loop.time();
+    writer.write("ping\n");
+    // A stall would last until the 10 s timer woke the loop.
+    EXPECT_EQ(co_await wait_for(reader.read(), 10s), "3 hops after ping\n");
+    EXPECT_LT(loop.time() - sent, 5s) << "the loop stalled in poll with work queued";
+    writer.close();
+    co_await writer.wait_closed();
+    co_await shut_down(*server);
+  };
+  loop.run_until_complete(main());
+}
+
 TEST_F(Streams, ReadingPausesAboveTwiceTheLimit) {
   auto main = [&]() -> Coro<void> {
     constexpr std::size_t kLimit = 1024;

@@ -2,6 +2,7 @@
 // others run on, return_exceptions, cancellation in both directions.
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -117,7 +118,7 @@ TEST_F(Gather, CancellingTheAwaiterCancelsEveryChild) {
     co_await gather(children);
   };
   Task<void> t = loop.create_task(main());
-  loop.call_later(2ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   for (auto& c : children) EXPECT_TRUE(c.cancelled());
 }

@@ -3,6 +3,7 @@
 // messages were taken from CPython 3.12/3.13 running the same scenarios.
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -161,7 +162,7 @@ TEST_F(TaskGroups, OuterCancellationPropagatesAsCancelledError) {
     });
   };
   Task<void> task = loop.create_task(main());
-  loop.call_later(2ms, [&] { task.cancel(); });
+  when_settled(loop, [&] { task.cancel(); });
   EXPECT_THROW(loop.run_until_complete(task), CancelledError);
   EXPECT_EQ(log, (std::vector<std::string>{"body cancelled", "a cancelled", "b cancelled"}));
 }
@@ -176,7 +177,7 @@ TEST_F(TaskGroups, CancellationWhileWaitingForChildrenPropagates) {
     log.push_back("not reached");
   };
   Task<void> task = loop.create_task(main());
-  loop.call_later(2ms, [&] { task.cancel(); });
+  when_settled(loop, [&] { task.cancel(); });
   EXPECT_THROW(loop.run_until_complete(task), CancelledError);
   EXPECT_EQ(log, (std::vector<std::string>{"child cancelled"}));
 }

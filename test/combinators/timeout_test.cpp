@@ -4,6 +4,7 @@
 
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -305,7 +306,7 @@ TEST_F(Timeouts, OuterCancellationIsNotSwallowed) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> { co_await timeout(1h, sleep_long(log)); };
   Task<void> task = loop.create_task(main());
-  loop.call_later(2ms, [&] { task.cancel(); });
+  when_settled(loop, [&] { task.cancel(); });
   EXPECT_THROW(loop.run_until_complete(task), CancelledError);
   EXPECT_EQ(log, (std::vector<std::string>{"body cancelled"}));
 }

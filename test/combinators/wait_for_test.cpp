@@ -2,6 +2,7 @@
 // deadline, nesting, and cancellation that does or does not reach the child.
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -74,7 +75,7 @@ TEST_F(WaitFor, CancellingTheCallerIsCancellationNotTimeout) {
   };
   auto main = [&]() -> Coro<void> { (void)co_await wait_for(child(), 10s); };
   Task<void> t = loop.create_task(main());
-  loop.call_later(2ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_TRUE(child_cancelled);
 }
@@ -115,7 +116,7 @@ TEST_F(WaitFor, ShieldProtectsTheChildFromTheCallersCancellation) {
     co_return co_await shield(child);
   };
   Task<int> t = loop.create_task(main());
-  loop.call_later(2ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_FALSE(child.cancelled());
   EXPECT_EQ(loop.run_until_complete(child), 5);

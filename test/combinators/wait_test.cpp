@@ -1,6 +1,7 @@
 // wait(): FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout.
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -96,7 +97,7 @@ TEST_F(Wait, CancellingTheWaiterLeavesTheFuturesAlone) {
     co_await wait(tasks);
   };
   Task<void> t = loop.create_task(main());
-  loop.call_later(1ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_EQ(loop.run_until_complete(tasks[0]), 1);
 }

@@ -1,6 +1,7 @@
 // Task cancellation with asyncio's semantics: cancel(msg), CancelledError at
 // the current await, cancelling()/uncancel(), and the racing cases.
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -36,7 +37,7 @@ TEST_F(Cancel, CancelThrowsAtTheCurrentAwaitWithTheMessage) {
     }
   };
   Task<void> t = loop.create_task(body());
-  loop.call_later(1ms, [&] { EXPECT_TRUE(t.cancel("shutting down")); });
+  when_settled(loop, [&] { EXPECT_TRUE(t.cancel("shutting down")); });
   try {
     loop.run_until_complete(t);
     FAIL();
@@ -74,7 +75,7 @@ TEST_F(Cancel, CoroutineMayCatchAndCarryOn) {
     co_return "survived";
   };
   Task<std::string> t = loop.create_task(body());
-  loop.call_later(1ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_EQ(loop.run_until_complete(t), "survived");
   EXPECT_FALSE(t.cancelled());
   EXPECT_EQ(t.cancelling(), 1u) << "the request count stays until uncancel()";
@@ -123,7 +124,7 @@ TEST_F(Cancel, CancelPropagatesIntoTheAwaitedTask) {
     co_await inner_task;
   };
   Task<void> t = loop.create_task(outer());
-  loop.call_later(2ms, [&] { t.cancel("outer"); });
+  when_settled(loop, [&] { t.cancel("outer"); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_TRUE(inner_cancelled);
   EXPECT_TRUE(inner_task.cancelled());
@@ -141,7 +142,7 @@ TEST_F(Cancel, InnerTaskThatRefusesCancellationLetsOuterContinue) {
   };
   auto outer = [&]() -> Coro<int> { co_return co_await create_task(stubborn()); };
   Task<int> t = loop.create_task(outer());
-  loop.call_later(2ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_EQ(loop.run_until_complete(t), 5);
 }
 
@@ -159,7 +160,7 @@ TEST_F(Cancel, CancelWhileTheWakeupIsAlreadyScheduled) {
     }
   };
   Task<void> t = loop.create_task(body());
-  loop.call_later(1ms, [&] {
+  when_settled(loop, [&] {
     f.set_result(1);
     t.cancel("late");
   });
@@ -226,7 +227,7 @@ TEST_F(Cancel, CancelInsideNestedCoroutinesUnwindsTheWholeChain) {
     }
   };
   Task<void> t = loop.create_task(nest(3));
-  loop.call_later(1ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_EQ(unwound, (std::vector<std::string>{"level 0", "level 1", "level 2", "level 3"}));
 }

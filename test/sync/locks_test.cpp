@@ -1,6 +1,7 @@
 // Lock, Event, Semaphore, BoundedSemaphore: asyncio's semantics, FIFO
 // fairness, and cancellation at every await point.
 #include "support/loop_test.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -142,7 +143,7 @@ TEST_F(Locks, LockUsedFromTwoLoopsIsAnError) {
     co_await lock.acquire();  // waits: binds the lock to this loop
   };
   Task<void> t = loop.create_task(contend());
-  loop.call_later(2ms, [&] { t.cancel(); });
+  when_settled(loop, [&] { t.cancel(); });
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   lock.release();
   EventLoop other;

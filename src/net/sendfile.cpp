@@ -26,6 +26,7 @@
 #include <sys/sendfile.h>
 #endif
 
+#include "socket_wait.hpp"
 #include "stream_transport.hpp"
 
 namespace aiouv {
@@ -190,20 +191,13 @@ bool sendfile_unsupported(std::int64_t status) {
          status == UV_ESPIPE;
 }
 
-/// Completes once `sock` has room for more (add_writer).
-Coro<void> writable(EventLoop& loop, uv_os_sock_t sock) {
-  Future<void> ready = loop.create_future<void>();
-  loop.add_writer(sock, [ready]() mutable {
-    if (!ready.done()) ready.set_result();
-  });
-  struct StopWatching {
-    EventLoop& loop;
-    uv_os_sock_t sock;
-    ~StopWatching() {
-      if (!loop.is_closed()) loop.remove_writer(sock);
-    }
-  } stop{loop, sock};
-  co_await ready;
+/// Completes once `sock` has room for more, or fails once `transport`
+/// (if any) loses its connection: the wait is on a duplicate of the
+/// transport's socket, which a close() or abort() does not close.
+Coro<void> writable(EventLoop& loop, uv_os_sock_t sock, detail::StreamTransport* transport) {
+  auto room = []() -> std::optional<bool> { return true; };
+  Future<void> lost = transport ? transport->connection_lost_signal() : Future<void>{};
+  (void)co_await detail::retry_when_ready<bool>(loop, sock, detail::SocketEvent::writable, room, std::move(lost));
 }
 
 /// sendfile(2) calls until `wanted` bytes or EOF are sent: gives the count,
@@ -211,7 +205,7 @@ Coro<void> writable(EventLoop& loop, uv_os_sock_t sock) {
 /// was sent then). With a `transport`, stops once it is closing.
 Coro<std::optional<std::size_t>> send_natively(EventLoop& loop, std::shared_ptr<SendTarget> target, uv_file file,
                                                std::int64_t offset, std::size_t wanted,
-                                               const detail::StreamTransport* transport) {
+                                               detail::StreamTransport* transport) {
   std::size_t total = 0;
   while (total < wanted) {
     std::shared_ptr<SendfileCall> call = SendfileCall::start(
@@ -233,7 +227,8 @@ Coro<std::optional<std::size_t>> send_natively(EventLoop& loop, std::shared_ptr<
     if (sent > 0) {
       total += static_cast<std::size_t>(sent);
     } else if (sent == UV_EAGAIN) {
-      co_await writable(loop, target->sock());
+      if (transport && transport->is_closing()) throw_transport_closed();
+      co_await writable(loop, target->sock(), transport);
     } else if (total == 0 && sendfile_unsupported(sent)) {
       co_return std::nullopt;  // e.g. not a regular file
     } else {

@@ -1,8 +1,7 @@
 // The sock_* coroutines: asyncio's loop.sock_recv() and friends on a
 // non-blocking native socket. Each tries the call at once and, if it
 // would block, retries it from add_reader()/add_writer() until it
-// completes; the watcher goes away however the wait ends, and a cancelled
-// wait never runs the call again (nothing is read into a dropped buffer).
+// completes (detail::when_ready in socket_wait.hpp).
 #include <aiouv/tasks.hpp>
 #include <cerrno>
 #include <cstring>
@@ -17,10 +16,14 @@
 #include <unistd.h>
 #endif
 
+#include "socket_wait.hpp"
 #include "stream_transport.hpp"
 
 namespace aiouv {
 namespace {
+
+using detail::SocketEvent;
+using detail::when_ready;
 
 #ifdef _WIN32
 using socket_length = int;
@@ -43,43 +46,6 @@ void make_non_blocking(uv_os_sock_t sock) { fcntl(sock, F_SETFL, fcntl(sock, F_G
   throw std::system_error(socket_error_code(error), operation);
 }
 
-/// Runs `attempt` (which gives std::nullopt when the call would block) now
-/// and then each time `sock` is ready, until it gives a value or throws.
-/// Callers pass a named lambda: g++ 12 destroys a lambda temporary given
-/// to a coroutine inside a co_await expression twice.
-template <class T, class Attempt>
-Coro<T> when_ready(EventLoop &loop, uv_os_sock_t sock, bool for_writing, Attempt attempt) {
-  if (std::optional<T> now = attempt()) co_return std::move(*now);
-  Future<T> done = loop.create_future<T>();
-  auto retry = [done, attempt]() mutable {
-    if (done.done()) return;  // cancelled: the call must not run again
-    try {
-      if (std::optional<T> value = attempt()) done.set_result(std::move(*value));
-    } catch (...) {
-      done.set_exception(std::current_exception());
-    }
-  };
-  if (for_writing) {
-    loop.add_writer(sock, std::move(retry));
-  } else {
-    loop.add_reader(sock, std::move(retry));
-  }
-  struct StopWatching {
-    EventLoop &loop;
-    uv_os_sock_t sock;
-    bool for_writing;
-    ~StopWatching() {
-      if (loop.is_closed()) return;
-      if (for_writing) {
-        loop.remove_writer(sock);
-      } else {
-        loop.remove_reader(sock);
-      }
-    }
-  } stop{loop, sock, for_writing};
-  co_return co_await done;
-}
-
 SocketAddress address_of(const sockaddr_storage &storage) {
   return SocketAddress(reinterpret_cast<const sockaddr *>(&storage));
 }
@@ -95,7 +61,7 @@ Coro<std::size_t> EventLoop::sock_recv_into(uv_os_sock_t sock, std::span<char> b
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_recv");
   };
-  co_return co_await when_ready<std::size_t>(*this, sock, false, std::move(attempt));
+  co_return co_await when_ready<std::size_t>(*this, sock, SocketEvent::readable, std::move(attempt));
 }
 
 Coro<std::string> EventLoop::sock_recv(uv_os_sock_t sock, std::size_t n) {
@@ -109,7 +75,7 @@ Coro<std::string> EventLoop::sock_recv(uv_os_sock_t sock, std::size_t n) {
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_recv");
   };
-  const std::size_t got = co_await when_ready<std::size_t>(*this, sock, false, std::move(attempt));
+  const std::size_t got = co_await when_ready<std::size_t>(*this, sock, SocketEvent::readable, std::move(attempt));
   buffer->resize(got);
   co_return std::move(*buffer);
 }
@@ -128,7 +94,8 @@ Coro<std::pair<std::size_t, SocketAddress>> EventLoop::sock_recvfrom_into(uv_os_
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_recvfrom");
   };
-  co_return co_await when_ready<std::pair<std::size_t, SocketAddress>>(*this, sock, false, std::move(attempt));
+  co_return co_await when_ready<std::pair<std::size_t, SocketAddress>>(*this, sock, SocketEvent::readable,
+                                                                       std::move(attempt));
 }
 
 Coro<std::pair<std::string, SocketAddress>> EventLoop::sock_recvfrom(uv_os_sock_t sock, std::size_t bufsize) {
@@ -143,7 +110,8 @@ Coro<std::pair<std::string, SocketAddress>> EventLoop::sock_recvfrom(uv_os_sock_
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_recvfrom");
   };
-  auto [got, from] = co_await when_ready<std::pair<std::size_t, SocketAddress>>(*this, sock, false, std::move(attempt));
+  auto [got, from] = co_await when_ready<std::pair<std::size_t, SocketAddress>>(*this, sock, SocketEvent::readable,
+                                                                               std::move(attempt));
   buffer->resize(got);
   co_return std::pair<std::string, SocketAddress>(std::move(*buffer), from);
 }
@@ -164,7 +132,7 @@ Coro<void> EventLoop::sock_sendall(uv_os_sock_t sock, std::string data) {
     }
     return true;
   };
-  (void)co_await when_ready<bool>(*this, sock, true, std::move(attempt));
+  (void)co_await when_ready<bool>(*this, sock, SocketEvent::writable, std::move(attempt));
 }
 
 Coro<std::size_t> EventLoop::sock_sendto(uv_os_sock_t sock, std::string data, SocketAddress address) {
@@ -178,7 +146,7 @@ Coro<std::size_t> EventLoop::sock_sendto(uv_os_sock_t sock, std::string data, So
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_sendto");
   };
-  co_return co_await when_ready<std::size_t>(*this, sock, true, std::move(attempt));
+  co_return co_await when_ready<std::size_t>(*this, sock, SocketEvent::writable, std::move(attempt));
 }
 
 Coro<void> EventLoop::sock_connect(uv_os_sock_t sock, SocketAddress address) {
@@ -195,7 +163,7 @@ Coro<void> EventLoop::sock_connect(uv_os_sock_t sock, SocketAddress address) {
     if (would_block(status)) return std::nullopt;
     throw_socket_error(status, ("Connect call failed " + address.to_string()).c_str());
   };
-  (void)co_await when_ready<bool>(*this, sock, true, std::move(attempt));
+  (void)co_await when_ready<bool>(*this, sock, SocketEvent::writable, std::move(attempt));
 }
 
 Coro<std::pair<uv_os_sock_t, SocketAddress>> EventLoop::sock_accept(uv_os_sock_t sock) {
@@ -217,7 +185,8 @@ Coro<std::pair<uv_os_sock_t, SocketAddress>> EventLoop::sock_accept(uv_os_sock_t
     if (would_block(error)) return std::nullopt;
     throw_socket_error(error, "sock_accept");
   };
-  co_return co_await when_ready<std::pair<uv_os_sock_t, SocketAddress>>(*this, sock, false, std::move(attempt));
+  co_return co_await when_ready<std::pair<uv_os_sock_t, SocketAddress>>(*this, sock, SocketEvent::readable,
+                                                                        std::move(attempt));
 }
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::adopt_socket(

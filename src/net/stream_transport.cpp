@@ -169,6 +169,13 @@ void StreamTransport::call_connection_lost(std::exception_ptr error) {
     Future<void> waiter = std::exchange(flushed_waiter_, {});
     if (!waiter.done()) waiter.set_exception(connection_closed_error());
   }
+  if (lost_signal_) {
+    Future<void> signal = std::exchange(lost_signal_, {});
+    if (!signal.done()) {  // made after close(): failed at once
+      signal.set_exception(connection_closed_error());
+      (void)signal.exception();  // a signal, not a result: nobody need be waiting on it now
+    }
+  }
   std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
   stream_protocol_ = nullptr;
   buffered_protocol_ = nullptr;
@@ -453,6 +460,7 @@ void StreamTransport::begin_sendfile() {
 void StreamTransport::end_sendfile() noexcept {
   sendfile_active_ = false;
   flushed_waiter_ = {};
+  lost_signal_ = {};
   if (!closing_) maybe_pause_protocol();
 }
 
@@ -466,6 +474,17 @@ Future<void> StreamTransport::wait_flushed() {
     flushed_waiter_ = waiter;
   }
   return waiter;
+}
+
+Future<void> StreamTransport::connection_lost_signal() {
+  if (!lost_signal_) {
+    lost_signal_ = loop().create_future<void>();
+    if (conn_lost_ > 0) {
+      lost_signal_.set_exception(connection_closed_error());
+      (void)lost_signal_.exception();
+    }
+  }
+  return lost_signal_;
 }
 
 uv_os_fd_t StreamTransport::fileno() const {

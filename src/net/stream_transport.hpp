@@ -113,6 +113,10 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   /// fails with std::system_error("Connection is closed by peer") if the
   /// connection ends first.
   Future<void> wait_flushed();
+  /// Fails with the same error once the connection is lost (closed,
+  /// aborted or broken): a sendfile waiting for room on its own duplicate
+  /// of the socket would otherwise never learn of it.
+  Future<void> connection_lost_signal();
   /// The OS descriptor of the socket or pipe (std::system_error once the
   /// handle is closed).
   uv_os_fd_t fileno() const;
@@ -173,6 +177,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   std::size_t high_ = 64 * 1024;
   std::size_t low_ = 16 * 1024;
   Future<void> flushed_waiter_;  // set while a sendfile waits for the buffer to empty
+  Future<void> lost_signal_;     // made by connection_lost_signal() during a sendfile
   mutable std::optional<SocketAddress> peername_;
   mutable std::optional<SocketAddress> sockname_;
 

@@ -1,12 +1,14 @@
 // loop.sendfile() through stream transports: order with the writes around
 // it, counts and offsets, the copying path, asyncio's errors, a caller
-// cancelled mid-way and a peer that goes away mid-way.
+// cancelled mid-way, the transport closed mid-way and a peer that goes away
+// mid-way.
 #include <cstdio>
 #include <fstream>
 
 #include "net/net_helpers.hpp"
 #include "net/sendfile.hpp"
 #include "net/stream_transport.hpp"
+#include "support/when_settled.hpp"
 
 namespace aiouv::test {
 namespace {
@@ -96,6 +98,23 @@ class Sendfile : public LoopTest {
  private:
   std::vector<std::string> files_;
 };
+
+/// Shrinks both socket buffers of `transport` to a few KiB, so that a
+/// stalled peer stops the flow at once rather than after megabytes.
+void shrink_buffers(Transport& transport) {
+  auto* handle = reinterpret_cast<uv_handle_t*>(dynamic_cast<detail::StreamTransport&>(transport).tcp());
+  int size = 4096;
+  ASSERT_EQ(uv_send_buffer_size(handle, &size), 0);
+  size = 4096;
+  ASSERT_EQ(uv_recv_buffer_size(handle, &size), 0);
+}
+
+/// Completes once the loop is about to block (see when_settled()).
+Future<void> settled(EventLoop& loop) {
+  Future<void> done = loop.create_future<void>();
+  when_settled(loop, [done]() mutable { done.set_result(); });
+  return done;
+}
 
 template <class Exception>
 Coro<std::string> error_of(Coro<std::size_t> call) {
@@ -327,6 +346,48 @@ TEST_F(Sendfile, ClosingTheLoopMidWayIsClean) {
   uv_fs_t request;
   uv_fs_close(nullptr, &request, file, nullptr);
   uv_fs_req_cleanup(&request);
+}
+
+TEST_F(Sendfile, ClosingTheTransportMidWayEndsTheSendfile) {
+  // The send waits for room on its own duplicate of the socket, which the
+  // transport's close() or abort() leaves open: the transport must wake it.
+  const std::string content = file_content(32 << 20);
+  const std::string path = make_file(content);
+  for (const bool abort : {false, true}) {
+    auto main = [&]() -> Coro<void> {
+      Connection connection = co_await connect(0, Peer::OnFirstData::pause);
+      const uv_file file = co_await fs::open(path);
+      shrink_buffers(*connection.client);
+      shrink_buffers(*connection.peer->transport);
+      Task<std::size_t> sending = create_task(loop.sendfile(*connection.client, file));
+      co_await connection.peer->first_data;  // the peer stops reading
+      co_await settled(loop);                // the send waits for room that never comes
+      if (abort) {
+        connection.client->abort();
+      } else {
+        connection.client->close();
+      }
+      std::string error = "no error";
+      try {
+        (void)co_await wait_for(sending, 10s);
+      } catch (const TimeoutError&) {
+        error = "still waiting";
+      } catch (const std::system_error& e) {
+        error = e.code() == std::errc::connection_reset ? e.what() : "wrong code";
+      }
+      EXPECT_EQ(error, "Connection is closed by peer: " + std::system_category().message(ECONNRESET))
+          << (abort ? "abort()" : "close()");
+      co_await connection.client_protocol->lost;
+      connection.peer->transport->resume_reading();
+      co_await connection.peer->lost;
+      const std::string& received = connection.peer->received;
+      EXPECT_LT(received.size(), content.size());
+      EXPECT_TRUE(received.compare(0, received.size(), content, 0, received.size()) == 0) << "a prefix, intact";
+      co_await fs::close(file);
+      co_await shut_down(*connection.server);
+    };
+    loop.run_until_complete(main());
+  }
 }
 
 TEST_F(Sendfile, PeerAbortingMidWayRaisesAConnectionError) {

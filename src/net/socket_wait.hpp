@@ -1,0 +1,80 @@
+#ifndef AIOUV_SRC_NET_SOCKET_WAIT_HPP_INCLUDED
+#define AIOUV_SRC_NET_SOCKET_WAIT_HPP_INCLUDED
+
+// Waiting on a native socket with add_reader()/add_writer(), shared by the
+// sock_* coroutines and the sendfile path. The watcher goes away however
+// the wait ends, and a wait that is over (cancelled, interrupted) never
+// runs its attempt again, so nothing is read into a dropped buffer.
+
+#include <exception>
+#include <optional>
+#include <utility>
+
+#include <aiouv/events.hpp>
+#include <aiouv/futures.hpp>
+
+namespace aiouv::detail {
+
+enum class SocketEvent { readable, writable };
+
+/// Runs `attempt` (which gives std::nullopt while the call would block)
+/// each time `sock` reports `event`, until it gives a value or throws. If
+/// `interrupt` is given and completes first, the wait fails with its
+/// exception. Callers pass a named lambda: g++ 12 destroys a lambda
+/// temporary given to a coroutine inside a co_await expression twice.
+template <class T, class Attempt>
+Coro<T> retry_when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt,
+                         Future<void> interrupt = {}) {
+  Future<T> done = loop.create_future<T>();
+  auto retry = [done, attempt]() mutable {
+    if (done.done()) return;
+    try {
+      if (std::optional<T> value = attempt()) done.set_result(std::move(*value));
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  };
+  const bool for_writing = event == SocketEvent::writable;
+  if (for_writing) {
+    loop.add_writer(sock, std::move(retry));
+  } else {
+    loop.add_reader(sock, std::move(retry));
+  }
+  std::uint64_t interrupted = 0;
+  if (interrupt) {
+    interrupted = interrupt.add_done_callback([done](Future<void>& why) mutable {
+      if (done.done()) return;
+      std::exception_ptr error = why.cancelled() ? nullptr : why.exception();
+      done.set_exception(error ? error : std::make_exception_ptr(CancelledError()));
+    });
+  }
+  struct StopWatching {
+    EventLoop& loop;
+    uv_os_sock_t sock;
+    bool for_writing;
+    Future<void>& interrupt;
+    std::uint64_t interrupted;
+    ~StopWatching() {
+      if (interrupt) interrupt.remove_done_callback(interrupted);
+      if (loop.is_closed()) return;
+      if (for_writing) {
+        loop.remove_writer(sock);
+      } else {
+        loop.remove_reader(sock);
+      }
+    }
+  } stop{loop, sock, for_writing, interrupt, interrupted};
+  co_return co_await done;
+}
+
+/// As retry_when_ready(), but tries `attempt` at once first: no watcher if
+/// the call does not block.
+template <class T, class Attempt>
+Coro<T> when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt) {
+  if (std::optional<T> now = attempt()) co_return std::move(*now);
+  co_return co_await retry_when_ready<T>(loop, sock, event, std::move(attempt));
+}
+
+}  // namespace aiouv::detail
+
+#endif

@@ -158,5 +158,35 @@ TEST_F(WaitFor, WaitForAShieldTimesOutWithoutCancellingTheChild) {
   EXPECT_EQ(loop.run_until_complete(child), 8);
 }
 
+TEST_F(WaitFor, CancelledShieldsDoNotPileUpOnTheInnerFuture) {
+  Future<int> inner = loop.create_future<int>();
+  for (int i = 0; i < 3; ++i) {
+    Future<int> outer = shield(inner);
+    outer.cancel();
+  }
+  loop.run_until_complete(sleep(0s));  // the outers' callbacks run
+  EXPECT_EQ(loop.counters().futures, 1u) << "only the inner is left: each cancelled outer let go of it";
+  EXPECT_FALSE(inner.cancelled());
+  inner.set_result(1);
+  loop.run_until_complete(sleep(0s));
+}
+
+TEST_F(WaitFor, AShieldThatNeverFinishesLeavesNothingBehind) {
+  // The inner's callback holds the outer; the outer must not hold the
+  // inner, or the two would keep each other alive forever.
+  {
+    Future<int> inner = loop.create_future<int>();
+    Future<int> outer = shield(inner);
+  }
+  EXPECT_EQ(loop.counters().futures, 0u);
+  Future<int> inner = loop.create_future<int>();
+  auto wait_shielded = [&]() -> Coro<void> { (void)co_await shield(inner); };
+  (void)loop.create_task(wait_shielded());
+  loop.run_until_complete(sleep(0s));  // the task waits on the outer
+  inner = {};
+  loop.close();  // the fixture checks that no future is left alive
+  EXPECT_EQ(log.sink().take_matching(spdlog::level::err, "Task was destroyed but it is pending!").size(), 1u);
+}
+
 }  // namespace
 }  // namespace aiouv::test

@@ -31,6 +31,29 @@ void copy_outcome(const Future<T>& source, Future<T>& target) {
   }
 }
 
+/// How a shield's outer future reaches its inner one without owning it:
+/// the inner's callback owns the outer, so an outer that owned the inner
+/// would make a cycle that leaks both if neither ever finishes. `inner` is
+/// valid while the inner's callback exists; its ShieldLinkGuard clears it
+/// when the callback is destroyed (run, removed, or dropped with the inner).
+struct ShieldLink {
+  FutureStateBase* inner = nullptr;
+  std::uint64_t callback = 0;
+};
+
+class ShieldLinkGuard {
+ public:
+  explicit ShieldLinkGuard(std::shared_ptr<ShieldLink> link) noexcept : link_(std::move(link)) {}
+  ShieldLinkGuard(ShieldLinkGuard&& other) noexcept = default;
+  ShieldLinkGuard& operator=(ShieldLinkGuard&&) = delete;
+  ~ShieldLinkGuard() {
+    if (link_) link_->inner = nullptr;
+  }
+
+ private:
+  std::shared_ptr<ShieldLink> link_;  // moved-from: empty
+};
+
 }  // namespace detail
 
 /// asyncio.shield: a future that follows `awaitable` (a coroutine becomes a
@@ -43,15 +66,21 @@ auto shield(A&& awaitable) {
   Future<T> inner = detail::as_future(loop, std::forward<A>(awaitable));
   if (inner.done()) return inner;
   Future<T> outer = loop.create_future<T>();
-  const std::uint64_t inner_callback = inner.add_done_callback([outer](Future<T>& done) mutable {
+  auto link = std::make_shared<detail::ShieldLink>();
+  link->inner = inner.state();
+  link->callback = inner.add_done_callback([outer, guard = detail::ShieldLinkGuard(link)](Future<T>& done) mutable {
     if (outer.cancelled()) {
       if (!done.cancelled()) (void)done.exception();  // retrieved: no report
       return;
     }
     detail::copy_outcome(done, outer);
   });
-  outer.add_done_callback([inner, inner_callback]() mutable {
-    if (!inner.done()) inner.remove_done_callback(inner_callback);
+  // A cancelled outer drops the inner's callback (and with it the outer),
+  // so a long-lived inner shielded again and again does not collect them.
+  outer.add_done_callback([link] {
+    if (!link->inner) return;  // the inner's callback is gone already
+    AnyFuture inner_again(link->inner);
+    if (!inner_again.done()) inner_again.remove_done_callback(link->callback);
   });
   return outer;
 }

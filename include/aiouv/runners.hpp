@@ -29,8 +29,8 @@ class Runner {
 
   /// Runs `coro` as a task to completion and returns its result.
   /// RuntimeError if a loop is already running in this thread or the runner
-  /// is closed. While it runs, SIGINT (if its handling is still the
-  /// default) cancels the task, and run() then throws KeyboardInterrupt
+  /// is closed. While it runs in the main thread, SIGINT (if its handling
+  /// is still the default) cancels the task, and run() then throws KeyboardInterrupt
   /// unless the task swallowed the cancellation; a second SIGINT stops the
   /// loop and throws KeyboardInterrupt at once, as asyncio.Runner does.
   template <class T>

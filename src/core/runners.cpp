@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <thread>
 
 namespace aiouv {
 namespace {
@@ -22,11 +23,17 @@ bool sigint_is_default() noexcept {
 #endif
 }
 
+/// The thread that loaded the library: the program's main thread, unless
+/// the library is loaded later from another one (dlopen).
+const std::thread::id main_thread = std::this_thread::get_id();
+
 }  // namespace
 
 Runner::SigintScope::SigintScope(Runner& runner, AnyTask main_task) : runner_(runner) {
   runner_.interrupts_ = 0;
-  if (!sigint_is_default()) return;
+  // asyncio: only a runner in the main thread takes over Ctrl-C; signals
+  // go to the process, so a runner in a worker thread would steal them.
+  if (std::this_thread::get_id() != main_thread || !sigint_is_default()) return;
   auto marker = std::make_shared<int>(0);
   installed_ = marker;
   runner_.loop_->add_signal_handler(SIGINT, [&runner = runner_, main_task, marker]() mutable {

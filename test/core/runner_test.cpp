@@ -225,6 +225,22 @@ TEST_F(Runners, ASecondSigintStopsAtOnce) {
   EXPECT_EQ(cancels, 2);
 }
 
+TEST_F(Runners, ARunnerInAnotherThreadLeavesSigintAlone) {
+  // asyncio installs the handler in the main thread only: signals go to the
+  // whole process, and a worker's runner must not take Ctrl-C from it.
+  auto check = []() -> Coro<bool> {
+    struct sigaction current {};
+    sigaction(SIGINT, nullptr, &current);
+    co_return current.sa_handler == SIG_DFL;
+  };
+  bool still_default = false;
+  std::thread worker([&] { still_default = run(check()); });
+  worker.join();
+  EXPECT_TRUE(still_default);
+  auto check_here = [&]() -> Coro<bool> { co_return !co_await check(); };
+  EXPECT_TRUE(run(check_here())) << "the main thread's runner does install it";
+}
+
 TEST_F(Runners, AHandlerOfTheHostIsLeftAlone) {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;

@@ -192,8 +192,10 @@ struct ConcurrentState {
   bool cancelled = false;
   std::vector<std::function<void()>> callbacks;
   EventLoop* loop = nullptr;  // runs the task (run_coroutine_threadsafe)
-  // Loop thread only: which task to cancel, and whether it is gone.
-  const void* task_identity = nullptr;
+  // Loop thread only: the task to cancel, and whether it is done. Not a
+  // handle: the last reference might then be dropped on another thread.
+  // A pending task is alive (the loop keeps it until it is done).
+  TaskStateBase* task_identity = nullptr;
   bool task_finished = false;
 
   bool done_locked() const noexcept { return cancelled || outcome.index() != 0; }
@@ -240,12 +242,10 @@ class ConcurrentFuture {
     if (changed && state_->loop) {
       try {
         state_->loop->call_soon_threadsafe([state = state_] {
-          // On the loop's thread: the task, found by identity, unless it
-          // has finished (and its address may have been reused).
+          // On the loop's thread, unless the task has finished (and its
+          // state may be gone).
           if (state->task_finished || !state->task_identity) return;
-          for (AnyTask& task : all_tasks(state->loop)) {
-            if (task.state() == state->task_identity) task.cancel();
-          }
+          AnyTask(state->task_identity).cancel();
         });
       } catch (const RuntimeError&) {
         // The loop is closed; its tasks are gone with it.
@@ -310,7 +310,7 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
   auto shared_coro = std::make_shared<Coro<T>>(std::move(coro));
   loop.call_soon_threadsafe([state, shared_coro, &loop]() {
     Task<T> task = loop.create_task(std::move(*shared_coro));
-    state->task_identity = task.state();
+    state->task_identity = static_cast<detail::TaskStateBase*>(task.state());
     {
       std::lock_guard lock(state->mutex);
       if (state->cancelled) task.cancel();  // cancelled before it started

@@ -179,8 +179,10 @@ TEST_F(Threads, RunCoroutineThreadsafeFromEightThreadsAtOnce) {
 
 TEST_F(Threads, ConcurrentFutureTimesOutAndCancelsTheTask) {
   std::atomic<bool> task_cancelled{false};
+  std::promise<void> started;  // a task cancelled before it starts never enters its body
   auto forever = [&]() -> Coro<int> {
     try {
+      started.set_value();
       co_await sleep(1h);
     } catch (const CancelledError&) {
       task_cancelled = true;
@@ -193,6 +195,7 @@ TEST_F(Threads, ConcurrentFutureTimesOutAndCancelsTheTask) {
   loop.call_soon([&] {
     client = std::thread([&] {
       ConcurrentFuture<int> future = run_coroutine_threadsafe(forever(), loop);
+      started.get_future().wait();
       try {
         (void)future.result(10ms);
       } catch (const TimeoutError&) {

@@ -211,10 +211,12 @@ TEST_F(TaskGroups, ChildErrorsWinOverAnOuterCancellation) {
 TEST_F(TaskGroups, UnderATimeoutTheExpiryBecomesTimeoutError) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
+    Timeout t = timeout(std::nullopt);
     try {
-      co_await timeout(5ms, TaskGroup().run([&](TaskGroup& tg) -> Coro<void> {
+      co_await t.run(TaskGroup().run([&](TaskGroup& tg) -> Coro<void> {
         tg.create_task(slow(log, "child"));
-        co_return;
+        co_await sleep(0s);  // the child starts (a child cancelled before that never enters its body)
+        t.reschedule_in(5ms);
       }));
     } catch (const TimeoutError&) {
       log.push_back("timeout");

@@ -331,6 +331,7 @@ TEST_F(Timeouts, ExpiryCancelsAnAwaitedTask) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
     Task<int> child = loop.create_task(sleep_long(log));
+    co_await sleep(0s);  // the child starts (a task cancelled before that never enters its body)
     EXPECT_THROW((void)co_await timeout(2ms, child), TimeoutError);
     EXPECT_TRUE(child.cancelled());
   };

@@ -40,6 +40,20 @@ TEST_F(WaitFor, TimeoutCancelsAndAwaitsTheChildFirst) {
   EXPECT_EQ(events, (std::vector<std::string>{"child cleaned up", "timeout"}));
 }
 
+TEST_F(WaitFor, ACoroutineRunsInlineInTheCallersTask) {
+  // asyncio 3.12: `async with timeout(delay): return await fut`, no new task.
+  auto main = [&]() -> Coro<bool> {
+    const AnyTask caller = current_task();
+    const std::size_t tasks_before = all_tasks().size();
+    auto inner = [&]() -> Coro<bool> {
+      co_await sleep(1ms);
+      co_return current_task() == caller && all_tasks().size() == tasks_before;
+    };
+    co_return co_await wait_for(inner(), 5s);
+  };
+  EXPECT_TRUE(loop.run_until_complete(main()));
+}
+
 TEST_F(WaitFor, AResultRacingTheDeadlineIsNotLost) {
   auto stubborn = []() -> Coro<int> {
     try {

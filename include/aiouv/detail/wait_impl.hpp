@@ -88,30 +88,33 @@ auto shield(A&& awaitable) {
 /// asyncio.wait_for: the awaitable's result, or TimeoutError once `delay`
 /// has passed. On timeout the awaitable is cancelled and awaited before
 /// TimeoutError is thrown; a result that races the deadline is returned,
-/// not lost. Cancelling the caller cancels the awaitable too. Use inside a
-/// task (RuntimeError otherwise).
+/// not lost. Cancelling the caller cancels the awaitable too. A coroutine
+/// runs inline in the caller's task, as in asyncio 3.12. Use inside a task
+/// (RuntimeError otherwise).
 template <class A, class Rep, class Period>
 Coro<detail::awaited_t<A>> wait_for(A awaitable, std::chrono::duration<Rep, Period> delay) {
   using T = detail::awaited_t<A>;
   EventLoop& loop = get_running_loop();
-  Future<T> future = detail::as_future(loop, std::move(awaitable));
-
-  if (delay <= delay.zero()) {
-    if (!future.done()) {
-      future.cancel();
-      try {
-        co_await future;
-      } catch (...) {
-        if (!future.done()) throw;  // we were cancelled, not the awaitable
-      }
-    }
-    if (future.cancelled()) throw TimeoutError();
-    co_return detail::take_result(future);
+  if (delay > delay.zero()) {
+    // asyncio 3.12+: `async with timeout(delay): return await fut`, so a
+    // coroutine runs inline, in the caller's task.
+    Timeout scope = timeout(delay);
+    co_return co_await scope.run(std::move(awaitable));
   }
 
-  // asyncio 3.12+: `async with timeout(delay): return await fut`.
-  Timeout scope = timeout(delay);
-  co_return co_await scope.run(std::move(future));
+  // A zero delay: as asyncio, the awaitable (a coroutine becomes a task)
+  // is cancelled at once and awaited; TimeoutError unless it finished anyway.
+  Future<T> future = detail::as_future(loop, std::move(awaitable));
+  if (!future.done()) {
+    future.cancel();
+    try {
+      co_await future;
+    } catch (...) {
+      if (!future.done()) throw;  // we were cancelled, not the awaitable
+    }
+  }
+  if (future.cancelled()) throw TimeoutError();
+  co_return detail::take_result(future);
 }
 
 /// When wait() returns (asyncio's FIRST_COMPLETED, FIRST_EXCEPTION,

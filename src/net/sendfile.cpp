@@ -197,7 +197,8 @@ bool sendfile_unsupported(std::int64_t status) {
 Coro<void> writable(EventLoop& loop, uv_os_sock_t sock, detail::StreamTransport* transport) {
   auto room = []() -> std::optional<bool> { return true; };
   Future<void> lost = transport ? transport->connection_lost_signal() : Future<void>{};
-  (void)co_await detail::retry_when_ready<bool>(loop, sock, detail::SocketEvent::writable, room, std::move(lost));
+  (void)co_await detail::when_ready<bool>(loop, sock, detail::SocketEvent::writable, room,
+                                          detail::FirstTry::when_ready, std::move(lost));
 }
 
 /// sendfile(2) calls until `wanted` bytes or EOF are sent: gives the count,

@@ -17,14 +17,21 @@ namespace aiouv::detail {
 
 enum class SocketEvent { readable, writable };
 
-/// Runs `attempt` (which gives std::nullopt while the call would block)
-/// each time `sock` reports `event`, until it gives a value or throws. If
-/// `interrupt` is given and completes first, the wait fails with its
+/// When a wait first runs its attempt.
+enum class FirstTry { now, when_ready };
+
+/// Runs `attempt` (which gives std::nullopt while the call would block),
+/// at once if `first` is FirstTry::now (no watcher if that succeeds) and
+/// then each time `sock` reports `event`, until it gives a value or throws.
+/// If `interrupt` is given and fails first, the wait fails with its
 /// exception. Callers pass a named lambda: g++ 12 destroys a lambda
 /// temporary given to a coroutine inside a co_await expression twice.
 template <class T, class Attempt>
-Coro<T> retry_when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt,
-                         Future<void> interrupt = {}) {
+Coro<T> when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt,
+                   FirstTry first = FirstTry::now, Future<void> interrupt = {}) {
+  if (first == FirstTry::now) {
+    if (std::optional<T> now = attempt()) co_return std::move(*now);
+  }
   Future<T> done = loop.create_future<T>();
   auto retry = [done, attempt]() mutable {
     if (done.done()) return;
@@ -43,9 +50,7 @@ Coro<T> retry_when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, 
   std::uint64_t interrupted = 0;
   if (interrupt) {
     interrupted = interrupt.add_done_callback([done](Future<void>& why) mutable {
-      if (done.done()) return;
-      std::exception_ptr error = why.cancelled() ? nullptr : why.exception();
-      done.set_exception(error ? error : std::make_exception_ptr(CancelledError()));
+      if (!done.done()) done.set_exception(why.exception());
     });
   }
   struct StopWatching {
@@ -65,14 +70,6 @@ Coro<T> retry_when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, 
     }
   } stop{loop, sock, for_writing, interrupt, interrupted};
   co_return co_await done;
-}
-
-/// As retry_when_ready(), but tries `attempt` at once first: no watcher if
-/// the call does not block.
-template <class T, class Attempt>
-Coro<T> when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt) {
-  if (std::optional<T> now = attempt()) co_return std::move(*now);
-  co_return co_await retry_when_ready<T>(loop, sock, event, std::move(attempt));
 }
 
 }  // namespace aiouv::detail

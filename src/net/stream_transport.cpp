@@ -169,13 +169,8 @@ void StreamTransport::call_connection_lost(std::exception_ptr error) {
     Future<void> waiter = std::exchange(flushed_waiter_, {});
     if (!waiter.done()) waiter.set_exception(connection_closed_error());
   }
-  if (lost_signal_) {
-    Future<void> signal = std::exchange(lost_signal_, {});
-    if (!signal.done()) {  // made after close(): failed at once
-      signal.set_exception(connection_closed_error());
-      (void)signal.exception();  // a signal, not a result: nobody need be waiting on it now
-    }
-  }
+  if (lost_signal_ && !lost_signal_.done()) fail_lost_signal();
+  lost_signal_ = {};
   std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
   stream_protocol_ = nullptr;
   buffered_protocol_ = nullptr;
@@ -479,12 +474,14 @@ Future<void> StreamTransport::wait_flushed() {
 Future<void> StreamTransport::connection_lost_signal() {
   if (!lost_signal_) {
     lost_signal_ = loop().create_future<void>();
-    if (conn_lost_ > 0) {
-      lost_signal_.set_exception(connection_closed_error());
-      (void)lost_signal_.exception();
-    }
+    if (conn_lost_ > 0) fail_lost_signal();
   }
   return lost_signal_;
+}
+
+void StreamTransport::fail_lost_signal() {
+  lost_signal_.set_exception(connection_closed_error());
+  (void)lost_signal_.exception();  // a signal, not a result: nobody need be waiting on it now
 }
 
 uv_os_fd_t StreamTransport::fileno() const {

@@ -151,6 +151,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   void force_close(std::exception_ptr error);
   void schedule_connection_lost(std::exception_ptr error);
   void call_connection_lost(std::exception_ptr error);
+  void fail_lost_signal();
   void close_handle() noexcept;
 
   union Handle {

@@ -619,8 +619,6 @@ class EventLoop {
   void unlink_io(detail::IoResource* resource) noexcept;
 
   // Task bookkeeping.
-  void register_task(detail::TaskStateBase* task) noexcept;
-  void unregister_task(detail::TaskStateBase* task) noexcept;
   detail::TaskStateBase* swap_current_task(detail::TaskStateBase* task) noexcept {
     return std::exchange(current_task_, task);
   }
@@ -689,6 +687,7 @@ EventLoop* running_loop() noexcept;
 
 }  // namespace aiouv
 
+#include <aiouv/detail/state_lifetime.hpp>
 #include <aiouv/tasks.hpp>
 
 #endif

@@ -6,13 +6,7 @@
 
 namespace aiouv::detail {
 
-FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept
-    : loop_(&loop), slot_(slot), is_task_(is_task) {
-  ++loop.live_futures_;
-}
-
-void FutureStateBase::report_unretrieved_exception() noexcept {
-  if (!log_traceback_) return;
+void FutureStateBase::report_unretrieved_exception_slow() noexcept {
   log_traceback_ = false;
   ExceptionContext context;
   context.message = is_task_ ? "Task exception was never retrieved" : "Future exception was never retrieved";
@@ -175,8 +169,7 @@ void FutureStateBase::remove_waiter(TaskWaiter& waiter) noexcept {
   waiter.linked = false;
 }
 
-void FutureStateBase::finish(Status status) {
-  status_ = status;
+void FutureStateBase::schedule_callbacks() {
   CallbackLink* link = take_callbacks();
   while (link) {
     CallbackLink* next = link->next;
@@ -210,7 +203,7 @@ FutureStateBase::~FutureStateBase() {
   --loop_->live_futures_;
 }
 
-void FutureStateBase::drop_callbacks() noexcept {
+void FutureStateBase::drop_callbacks_slow() noexcept {
   for (CallbackLink* link = take_callbacks(); link;) {
     CallbackLink* next = link->next;
     if (link->kind == CallbackLink::Kind::function) {

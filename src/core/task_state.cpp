@@ -5,30 +5,20 @@
 
 
 namespace aiouv::detail {
-namespace {
+
 // asyncio's _task_name_counter is process-wide; per thread is enough for
 // names (each loop sees Task-1, Task-2, ... in creation order) and keeps an
 // atomic off the create_task path.
-thread_local std::uint32_t task_counter = 0;
+thread_local constinit std::uint32_t task_counter = 0;
 
-}  // namespace
-
-TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
-                             CoroPromiseBase& promise)
-    : FutureStateBase(loop, slot, true),
-      root_(root),
-      leaf_(root),
-      number_(++task_counter) {
-  promise.task = this;
-  loop.register_task(this);
-}
-
-TaskStateBase::~TaskStateBase() {
-  report_unretrieved_exception();
-  // Only a task that was never started still has its frame here.
-  if (root_) root_.destroy();
-  loop().unregister_task(this);
-  --loop().live_tasks_;
+void TaskStateBase::unlink_from_loop() noexcept {
+  if (prev_task) {
+    prev_task->next_task = next_task;
+  } else {
+    loop().tasks_head_ = next_task;
+  }
+  if (next_task) next_task->prev_task = prev_task;
+  prev_task = next_task = nullptr;
 }
 
 std::uint32_t TaskStateBase::uncancel() noexcept {
@@ -68,15 +58,6 @@ bool TaskStateBase::cancel(std::string_view message) {
   return true;
 }
 
-void TaskStateBase::start_soon() {
-  add_ref();
-  holds_self_ = true;
-  // A raw pointer is enough: the self reference keeps us alive until the
-  // step that completes us, and close() drops queued steps before it
-  // destroys pending tasks.
-  loop().enqueue([this] { step(); });
-}
-
 void TaskStateBase::start_eager() {
   add_ref();
   holds_self_ = true;
@@ -94,7 +75,7 @@ void TaskStateBase::step() {
       // asyncio throws into a coroutine that never ran: its body does not run.
       std::coroutine_handle<> root = std::exchange(root_, nullptr);
       root.destroy();
-      owner.unregister_task(this);
+      unlink_from_loop();
       mark_cancelled();
       release_self();
       return;
@@ -111,28 +92,30 @@ void TaskStateBase::step() {
 
 void TaskStateBase::complete() {
   cancel_on_resume_ = false;
-  std::exception_ptr error = take_root_result();
+  std::exception_ptr error = take_root_result(root_);
   std::exchange(root_, nullptr).destroy();
-  loop().unregister_task(this);
-  if (!error) {
-    if (must_cancel_) {
-      // Cancelled right before the coroutine returned (asyncio does the same).
-      must_cancel_ = false;
-      mark_cancelled();
-    } else {
-      finish_with_value();
-    }
+  unlink_from_loop();
+  if (error) [[unlikely]] {
+    complete_with_error(error);
+  } else if (must_cancel_) [[unlikely]] {
+    // Cancelled right before the coroutine returned (asyncio does the same).
+    must_cancel_ = false;
+    mark_cancelled();
   } else {
-    try {
-      std::rethrow_exception(error);
-    } catch (const CancelledError& e) {
-      set_cancel_message(e.message());
-      mark_cancelled();
-    } catch (...) {
-      set_exception(error);
-    }
+    finish_with_value();
   }
   release_self();  // may delete this
+}
+
+void TaskStateBase::complete_with_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const CancelledError& e) {
+    set_cancel_message(e.message());
+    mark_cancelled();
+  } catch (...) {
+    set_exception(error);
+  }
 }
 
 void TaskStateBase::release_self() noexcept {
@@ -166,14 +149,16 @@ void TaskStateBase::throw_cancel_on_resume() {
 
 void TaskStateBase::destroy_pending() {
   Ref<TaskStateBase> keep(this);
-  loop().unregister_task(this);
+  // Out of all_tasks first, so the exception handler no longer sees it.
+  std::coroutine_handle<> root = std::exchange(root_, nullptr);
+  if (root) unlink_from_loop();
   ExceptionContext context;
   context.message = "Task was destroyed but it is pending!";
   context.future = AnyFuture(this);
   context.object = repr();
   loop().call_exception_handler(context);
   // The frame first: its awaiter unlinks from fut_waiter_, still alive.
-  if (root_) std::exchange(root_, nullptr).destroy();
+  if (root) root.destroy();
   fut_waiter_.reset();
   drop_callbacks();  // this task will never finish; e.g. a gather waiting on it must not be kept alive
   release_self();

@@ -496,26 +496,6 @@ void EventLoop::unlink_io(detail::IoResource* resource) noexcept {
   resource->linked_ = false;
 }
 
-void EventLoop::register_task(detail::TaskStateBase* task) noexcept {
-  task->prev_task = nullptr;
-  task->next_task = tasks_head_;
-  if (tasks_head_) tasks_head_->prev_task = task;
-  tasks_head_ = task;
-  ++live_tasks_;
-}
-
-void EventLoop::unregister_task(detail::TaskStateBase* task) noexcept {
-  if (task->prev_task) {
-    task->prev_task->next_task = task->next_task;
-  } else if (tasks_head_ == task) {
-    tasks_head_ = task->next_task;
-  } else {
-    return;  // not linked
-  }
-  if (task->next_task) task->next_task->prev_task = task->prev_task;
-  task->prev_task = task->next_task = nullptr;
-}
-
 void EventLoop::start_task(AnyTask& task) {
   const TaskStart mode = task_factory_(*this, task);
   auto* state = static_cast<detail::TaskStateBase*>(task.state());

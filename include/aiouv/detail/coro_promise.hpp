@@ -46,8 +46,9 @@ struct CoroPromise : CoroPromiseBase {
   }
   void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
 
-  std::exception_ptr error() const noexcept {
-    return result.index() == 2 ? std::get<2>(result) : std::exception_ptr();
+  /// Moves the exception out (null if the coroutine did not fail).
+  std::exception_ptr take_error() noexcept {
+    return result.index() == 2 ? std::move(std::get<2>(result)) : std::exception_ptr();
   }
   T take() {
     if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
@@ -62,7 +63,7 @@ struct CoroPromise<void> : CoroPromiseBase {
   void return_void() noexcept {}
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 
-  std::exception_ptr error() const noexcept { return exception; }
+  std::exception_ptr take_error() noexcept { return std::move(exception); }
   void take() {
     if (exception) std::rethrow_exception(exception);
   }

@@ -2,6 +2,7 @@
 #define AIOUV_DETAIL_FRAME_POOL_HPP_INCLUDED
 
 #include <cstddef>
+#include <new>
 
 namespace aiouv::detail {
 
@@ -10,8 +11,55 @@ namespace aiouv::detail {
 /// frames the same way). Blocks come in 16-byte size classes up to 1 KiB,
 /// carved from 64 KiB slabs (no per-block malloc header); larger requests go
 /// straight to operator new. The pool keeps its peak size.
+///
+/// The fast paths are inline: a task makes and frees two blocks, and a call
+/// into the library for each cost more than the free-list pop itself.
+#ifdef AIOUV_DISABLE_FRAME_POOL
+// Sanitizer builds: every block goes back to the system, so that ASan sees
+// use-after-free of frames and states instead of a recycled block. (A
+// consumer built the other way fails to link: it needs `frame_pool`.)
 void* pool_allocate(std::size_t size);
 void pool_deallocate(void* block, std::size_t size) noexcept;
+#else
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+/// The calling thread's free lists, one per size class.
+struct FreeLists {
+  static constexpr std::size_t kGranule = 16;
+  static constexpr std::size_t kClasses = 64;  // blocks up to 1 KiB
+  static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + kGranule - 1) / kGranule - 1; }
+
+  FreeBlock* free[kClasses];
+};
+extern thread_local constinit FreeLists frame_pool;
+
+/// Slow path: carves a new slab for size class `index`, returns one block.
+void* pool_refill(std::size_t index);
+
+inline void* pool_allocate(std::size_t size) {
+  const std::size_t index = FreeLists::class_of(size);
+  if (index >= FreeLists::kClasses) [[unlikely]] return ::operator new(size);
+  FreeLists& pool = frame_pool;
+  FreeBlock* block = pool.free[index];
+  if (!block) [[unlikely]] return pool_refill(index);
+  pool.free[index] = block->next;
+  return block;
+}
+
+inline void pool_deallocate(void* block, std::size_t size) noexcept {
+  const std::size_t index = FreeLists::class_of(size);
+  if (index >= FreeLists::kClasses) [[unlikely]] {
+    ::operator delete(block);
+    return;
+  }
+  FreeLists& pool = frame_pool;
+  auto* free_block = static_cast<FreeBlock*>(block);
+  free_block->next = pool.free[index];
+  pool.free[index] = free_block;
+}
+#endif
 
 /// Mix-in giving a class the pool as its operator new/delete.
 struct PoolAllocated {

@@ -60,7 +60,8 @@ class FutureStateBase : public PoolAllocated {
   enum class Status : std::uint8_t { pending, cancelled, finished };
   using DoneCallback = SmallFunction<void(FutureStateBase&)>;
 
-  FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept;
+  // Inline (detail/state_lifetime.hpp): every create_task makes one.
+  inline FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept;
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
   virtual ~FutureStateBase();
@@ -129,7 +130,10 @@ class FutureStateBase : public PoolAllocated {
 
  protected:
   /// Moves to a final state and schedules the done callbacks.
-  void finish(Status status);
+  void finish(Status status) {
+    status_ = status;
+    if (last_callback_) schedule_callbacks();
+  }
   /// Cancels without touching the stored cancel message.
   void mark_cancelled() { finish(Status::cancelled); }
   void set_cancel_message(std::string_view message);
@@ -138,10 +142,14 @@ class FutureStateBase : public PoolAllocated {
   }
   /// Frees the callbacks of a future that will never finish (a pending task
   /// destroyed at close): they would only keep other objects alive.
-  void drop_callbacks() noexcept;
+  void drop_callbacks() noexcept {
+    if (last_callback_) drop_callbacks_slow();
+  }
   /// Reports "... exception was never retrieved" if nobody looked at the
   /// exception. The most derived destructor calls it, so repr() is right.
-  void report_unretrieved_exception() noexcept;
+  void report_unretrieved_exception() noexcept {
+    if (log_traceback_) [[unlikely]] report_unretrieved_exception_slow();
+  }
 
  private:
   struct CallbackNode;
@@ -153,6 +161,9 @@ class FutureStateBase : public PoolAllocated {
   /// Takes the whole list, in order, as a null-terminated chain.
   CallbackLink* take_callbacks() noexcept;
   void schedule(CallbackLink* link);
+  void schedule_callbacks();
+  void drop_callbacks_slow() noexcept;
+  void report_unretrieved_exception_slow() noexcept;
 
   EventLoop* loop_;
   void* slot_;

@@ -20,8 +20,9 @@ namespace aiouv::detail {
 /// does not destroy it (fire and forget is safe); finishing releases it.
 class TaskStateBase : public FutureStateBase {
  public:
-  TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root, CoroPromiseBase& promise);
-  ~TaskStateBase() override;
+  // Inline (detail/state_lifetime.hpp): every create_task runs both.
+  inline TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root, CoroPromiseBase& promise);
+  inline ~TaskStateBase() override;
 
   bool cancel(std::string_view message) override;
   std::uint32_t cancelling() const noexcept { return cancels_requested_; }
@@ -32,7 +33,7 @@ class TaskStateBase : public FutureStateBase {
   std::string repr() const override;
 
   /// Schedules the first step (asyncio's default) or runs it now (eager).
-  void start_soon();
+  inline void start_soon();
   void start_eager();
 
   /// One asyncio `__step`: resumes the suspended coroutine.
@@ -60,11 +61,14 @@ class TaskStateBase : public FutureStateBase {
  protected:
   /// Moves the root coroutine's value into the slot; returns its exception
   /// instead if it failed.
-  virtual std::exception_ptr take_root_result() = 0;
+  virtual std::exception_ptr take_root_result(std::coroutine_handle<> root) = 0;
 
  private:
   void complete();
+  void complete_with_error(const std::exception_ptr& error);
   void release_self() noexcept;
+  inline void link_into_loop() noexcept;
+  void unlink_from_loop() noexcept;
   [[noreturn]] void throw_cancel_on_resume();
 
   std::coroutine_handle<> root_;
@@ -78,6 +82,9 @@ class TaskStateBase : public FutureStateBase {
   bool started_ = false;
   bool holds_self_ = false;
 };
+
+/// Task names count per thread ("Task-N").
+extern thread_local constinit std::uint32_t task_counter;
 
 /// The TaskWaiter an awaiter embeds: unlinks itself if its frame is
 /// destroyed while still waiting (a pending task destroyed at close()).
@@ -97,17 +104,17 @@ template <class T, class Promise>
 class TaskState final : public TaskStateBase {
  public:
   TaskState(EventLoop& loop, std::coroutine_handle<Promise> root)
-      : TaskStateBase(loop, &slot_, root, root.promise()), typed_root_(root) {}
-  ResultSlot<T> slot_;
+      : TaskStateBase(loop, &slot_, root, root.promise()) {}
+  // Takes no room for void: a Task<void> state stays within two cache lines.
+  [[no_unique_address]] ResultSlot<T> slot_;
 
  private:
-  std::exception_ptr take_root_result() override {
-    Promise& promise = typed_root_.promise();
-    if (auto error = promise.error()) return error;
+  std::exception_ptr take_root_result(std::coroutine_handle<> root) override {
+    Promise& promise = std::coroutine_handle<Promise>::from_address(root.address()).promise();
+    if (auto error = promise.take_error()) [[unlikely]] return error;
     if constexpr (!std::is_void_v<T>) slot_.value.emplace(promise.take());
     return nullptr;
   }
-  std::coroutine_handle<Promise> typed_root_;
 };
 
 }  // namespace aiouv::detail

@@ -1,0 +1,62 @@
+#ifndef AIOUV_DETAIL_STATE_LIFETIME_HPP_INCLUDED
+#define AIOUV_DETAIL_STATE_LIFETIME_HPP_INCLUDED
+
+// The constructors of future and task states, the task's destructor and its
+// first scheduling. They are inline because every create_task runs each of
+// them once, and they live here because they keep the loop's ledger, so
+// they need the complete EventLoop (events.hpp includes this file after
+// defining it). The future's destructor stays in future_state.cpp: the
+// vtable of every FutureState<T> needs it, even where only futures.hpp is
+// included.
+
+#include <aiouv/detail/future_state.hpp>
+#include <aiouv/detail/task_state.hpp>
+
+namespace aiouv::detail {
+
+inline FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept
+    : loop_(&loop), slot_(slot), is_task_(is_task) {
+  ++loop.live_futures_;
+}
+
+inline TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
+                                    CoroPromiseBase& promise)
+    : FutureStateBase(loop, slot, true), root_(root), leaf_(root), number_(++task_counter) {
+  promise.task = this;
+  link_into_loop();
+}
+
+inline TaskStateBase::~TaskStateBase() {
+  report_unretrieved_exception();
+  // Only a task that never started still has its frame, and is still in
+  // all_tasks: every path that drops the frame also unlinks (complete, a
+  // cancel before the first step, destroy_pending).
+  if (root_) [[unlikely]] {
+    root_.destroy();
+    unlink_from_loop();
+  }
+  --loop().live_tasks_;
+}
+
+// all_tasks() is an intrusive list through the task states, so registering
+// costs two pointer writes and no allocation.
+inline void TaskStateBase::link_into_loop() noexcept {
+  EventLoop& owner = loop();
+  next_task = owner.tasks_head_;
+  if (next_task) next_task->prev_task = this;
+  owner.tasks_head_ = this;
+  ++owner.live_tasks_;
+}
+
+inline void TaskStateBase::start_soon() {
+  add_ref();
+  holds_self_ = true;
+  // A raw pointer is enough: the self reference keeps us alive until the
+  // step that completes us, and close() drops queued steps before it
+  // destroys pending tasks.
+  loop().enqueue([this] { step(); });
+}
+
+}  // namespace aiouv::detail
+
+#endif

@@ -20,7 +20,7 @@ namespace aiouv_bench {
 /// time (each reschedules itself), then returns.
 void run_dispatch(aiouv::EventLoop& loop, std::size_t callbacks, std::size_t batch);
 
-/// Remembers each benchmark's time per item (ns) and its counters.
+/// Remembers each benchmark's best time per item (ns) and its counters.
 class Collector : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override;
@@ -30,7 +30,9 @@ class Collector : public benchmark::ConsoleReporter {
 };
 
 /// Google Benchmark's start-up, run and shut-down, reporting into
-/// `collector`; false on unrecognised arguments.
+/// `collector`; false on unrecognised arguments. Unless the command line
+/// says otherwise, each benchmark runs three times, interleaved with the
+/// others, and the collector keeps its best time.
 bool run_benchmarks(int* argc, char** argv, Collector& collector);
 
 /// Prints one summary row; returns `ok`.

@@ -12,8 +12,11 @@ using AsCompleted = LoopTest;
 
 TEST_F(AsCompleted, YieldsInCompletionOrder) {
   auto main = [&]() -> Coro<std::vector<int>> {
-    std::vector<Task<int>> tasks{create_task(value_after(1, 30ms)), create_task(value_after(2, 1ms)),
-                                 create_task(value_after(3, 15ms))};
+    // Each timer is armed against a fresh clock reading, one task's first
+    // step after another: the gaps are wide enough that a stalled machine
+    // between two of those steps cannot reorder the deadlines.
+    std::vector<Task<int>> tasks{create_task(value_after(1, 200ms)), create_task(value_after(2, 1ms)),
+                                 create_task(value_after(3, 100ms))};
     std::vector<int> order;
     for (Coro<int>& next : as_completed(tasks)) order.push_back(co_await next);
     co_return order;
@@ -27,7 +30,7 @@ TEST_F(AsCompleted, AFailureIsThrownByItsOwnAwaitable) {
     throw std::runtime_error("first to finish");
   };
   auto main = [&]() -> Coro<std::vector<std::string>> {
-    std::vector<Task<int>> tasks{create_task(value_after(5, 10ms)), create_task(failing())};
+    std::vector<Task<int>> tasks{create_task(value_after(5, 100ms)), create_task(failing())};
     std::vector<std::string> seen;
     for (Coro<int>& next : as_completed(tasks)) {
       try {

@@ -44,7 +44,9 @@ TEST_F(TaskGroups, WaitsForEveryChild) {
     Task<int> b;
     TaskGroup group;
     auto body = [&]() -> Coro<std::string> {
-      a = group.create_task(child(1, 3ms));
+      // Armed first but due last; the gap outlasts any stall between the
+      // two children's first steps.
+      a = group.create_task(child(1, 100ms));
       b = group.create_task(child(2, 1ms), "second");
       EXPECT_EQ(b.get_name(), "second");
       EXPECT_EQ(group.repr(), "<TaskGroup tasks=2 entered>");

@@ -225,10 +225,17 @@ int main(int argc, char** argv) {
     all_ok &= report("uncontended Lock went through the loop", lock_yielded ? 1 : 0, "times", "must be 0",
                      !lock_yielded);
   }
-  if (have("BM_wait_for", "BM_task_await")) {
-    report("wait_for (in time) vs create_task + await", ratio("BM_wait_for", "BM_task_await"), "x time", "", true);
-    report("wait_for's timer, in dispatches", (ns["BM_wait_for"] - ns["BM_task_await"]) / ns["BM_dispatch"],
+  // wait_for runs a coroutine inline in the caller's task (asyncio 3.12), so
+  // its cheapest equivalent is the inline await; the task form is what it
+  // costs when a task is made for it, as asyncio before 3.12 did.
+  if (have("BM_wait_for", "BM_inline_await")) {
+    report("wait_for(coro, 1s) vs co_await coro", ratio("BM_wait_for", "BM_inline_await"), "x time", "", true);
+    report("wait_for()'s own cost, in dispatches", (ns["BM_wait_for"] - ns["BM_inline_await"]) / ns["BM_dispatch"],
            "dispatches", "", true);
+  }
+  if (have("BM_wait_for", "BM_task_await")) {
+    report("wait_for(coro, 1s) vs co_await create_task(coro)", ratio("BM_wait_for", "BM_task_await"), "x time", "",
+           true);
   }
   if (have("BM_timeout", "BM_inline_await")) {
     report("timeout(1s, coro) vs co_await coro", ratio("BM_timeout", "BM_inline_await"), "x time", "", true);

@@ -491,7 +491,10 @@ class EventLoop {
   /// Wraps a coroutine in a task and starts it (through the task factory if
   /// one is set). The name defaults to "Task-N".
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = {});
+  Task<T> create_task(Coro<T> coro);
+  /// As create_task(coro), named `name` ("Task-N" if empty).
+  template <class T>
+  Task<T> create_task(Coro<T> coro, std::string name);
   /// Sets (or with nullptr, removes) the task factory.
   void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
   /// The task factory; empty if none is set.

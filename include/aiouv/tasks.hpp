@@ -77,7 +77,12 @@ std::vector<AnyTask> all_tasks(EventLoop* loop = nullptr);
 
 /// Schedules `coro` as a task on the running loop.
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = {}) {
+Task<T> create_task(Coro<T> coro) {
+  return get_running_loop().create_task(std::move(coro));
+}
+/// As create_task(coro), named `name` ("Task-N" if empty).
+template <class T>
+Task<T> create_task(Coro<T> coro, std::string name) {
   return get_running_loop().create_task(std::move(coro), std::move(name));
 }
 
@@ -134,6 +139,18 @@ Coro<std::decay_t<T>> sleep(std::chrono::duration<Rep, Period> delay, T value) {
 }
 
 // ---- EventLoop members that need Task and Coro ----
+
+// The unnamed form is the hot one (fire-and-forget tasks, gather's
+// children): with no name and no factory nothing else runs, so the common
+// case neither builds a std::string nor spills the registers the other
+// paths need.
+template <class T>
+Task<T> EventLoop::create_task(Coro<T> coro) {
+  if (closed_or_debug_ || !coro || task_factory_) [[unlikely]] return create_task(std::move(coro), std::string());
+  auto* state = new detail::TaskState<T, typename Coro<T>::promise_type>(*this, coro.release());
+  state->start_soon();
+  return Task<T>(state);
+}
 
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {

@@ -11,16 +11,6 @@ namespace aiouv::detail {
 // atomic off the create_task path.
 thread_local constinit std::uint32_t task_counter = 0;
 
-void TaskStateBase::unlink_from_loop() noexcept {
-  if (prev_task) {
-    prev_task->next_task = next_task;
-  } else {
-    loop().tasks_head_ = next_task;
-  }
-  if (next_task) next_task->prev_task = prev_task;
-  prev_task = next_task = nullptr;
-}
-
 std::uint32_t TaskStateBase::uncancel() noexcept {
   if (cancels_requested_ > 0) {
     --cancels_requested_;
@@ -115,13 +105,6 @@ void TaskStateBase::complete_with_error(const std::exception_ptr& error) {
     mark_cancelled();
   } catch (...) {
     set_exception(error);
-  }
-}
-
-void TaskStateBase::release_self() noexcept {
-  if (holds_self_) {
-    holds_self_ = false;
-    release();
   }
 }
 

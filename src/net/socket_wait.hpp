@@ -24,7 +24,8 @@ enum class FirstTry { now, when_ready };
 /// at once if `first` is FirstTry::now (no watcher if that succeeds) and
 /// then each time `sock` reports `event`, until it gives a value or throws.
 /// If `interrupt` is given and fails first, the wait fails with its
-/// exception. Callers pass a named lambda: g++ 12 destroys a lambda
+/// exception; if it is cancelled first, the wait is cancelled; a result
+/// does not end the wait. Callers pass a named lambda: g++ 12 destroys a lambda
 /// temporary given to a coroutine inside a co_await expression twice.
 template <class T, class Attempt>
 Coro<T> when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attempt attempt,
@@ -50,7 +51,14 @@ Coro<T> when_ready(EventLoop& loop, uv_os_sock_t sock, SocketEvent event, Attemp
   std::uint64_t interrupted = 0;
   if (interrupt) {
     interrupted = interrupt.add_done_callback([done](Future<void>& why) mutable {
-      if (!done.done()) done.set_exception(why.exception());
+      if (done.done()) return;
+      // exception() throws for a cancelled future; here that would escape
+      // into the exception handler and leave the wait pending forever.
+      if (why.cancelled()) {
+        done.cancel();
+      } else if (std::exception_ptr error = why.exception()) {
+        done.set_exception(std::move(error));
+      }
     });
   }
   struct StopWatching {

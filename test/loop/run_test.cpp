@@ -135,6 +135,9 @@ TEST_F(Running, CloseIsIdempotentAndRunningAClosedLoopFails) {
   EXPECT_TRUE(loop.is_closed());
   EXPECT_EQ(error_of([&] { loop.run_forever(); }), "Event loop is closed");
   EXPECT_EQ(error_of([&] { loop.run_until_complete(add_later(1, 2)); }), "Event loop is closed");
+  // Both create_task forms refuse (the unnamed one has its own fast path).
+  EXPECT_EQ(error_of([&] { (void)loop.create_task(add_later(1, 2)); }), "Event loop is closed");
+  EXPECT_EQ(error_of([&] { (void)loop.create_task(add_later(1, 2), "named"); }), "Event loop is closed");
 }
 
 TEST_F(Running, CloseDestroysPendingTasksAndReportsEach) {

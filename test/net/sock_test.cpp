@@ -1,6 +1,7 @@
 // The sock_* coroutines on non-blocking native sockets, cancellation
 // without data loss, UDP datagrams, and connect_accepted_socket.
 #include "net/net_helpers.hpp"
+#include "net/socket_wait.hpp"
 
 #ifndef _WIN32  // plain BSD sockets for the fixtures
 #include <fcntl.h>
@@ -369,6 +370,54 @@ TEST_F(Sockets, SockSendfileFromAPipeFallsBackToCopying) {
   };
   loop.run_until_complete(main());
   ::close(pipe_ends[0]);
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST_F(Sockets, AWaitEndsWhenItsInterruptFailsOrIsCancelledButNotOnAResult) {
+  // The internal wait under sock_* and sendfile: its interrupt (a
+  // transport's lost signal) ends it, whichever way the interrupt ends.
+  int pair[2];
+  ASSERT_EQ(uv_socketpair(SOCK_STREAM, 0, pair, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE), 0);
+  auto read_one = [&]() -> std::optional<long> {
+    char byte = 0;
+    const auto got = ::recv(pair[0], &byte, 1, 0);
+    if (got < 0) return std::nullopt;
+    return static_cast<long>(got);
+  };
+  auto wait_with = [&](Future<void> interrupt) {
+    return create_task(detail::when_ready<long>(loop, pair[0], detail::SocketEvent::readable, read_one,
+                                                detail::FirstTry::now, std::move(interrupt)));
+  };
+  auto main = [&]() -> Coro<void> {
+    Future<void> failing = loop.create_future<void>();
+    Task<long> failed = wait_with(failing);
+    co_await sleep(0s);  // now watching the socket
+    failing.set_exception(std::make_exception_ptr(RuntimeError("connection lost")));
+    std::string message;
+    try {
+      (void)co_await failed;
+    } catch (const RuntimeError& e) {
+      message = e.what();
+    }
+    EXPECT_EQ(message, "connection lost");
+
+    Future<void> cancelling = loop.create_future<void>();
+    Task<long> cancelled = wait_with(cancelling);
+    co_await sleep(0s);
+    cancelling.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(cancelled));
+
+    Future<void> succeeding = loop.create_future<void>();
+    Task<long> read = wait_with(succeeding);
+    co_await sleep(0s);
+    succeeding.set_result();
+    co_await sleep(0s);
+    EXPECT_FALSE(read.done()) << "a result is not an interruption";
+    EXPECT_EQ(::write(pair[1], "x", 1), 1);
+    EXPECT_EQ(co_await read, 1);
+  };
+  loop.run_until_complete(main());
   ::close(pair[0]);
   ::close(pair[1]);
 }

@@ -1,10 +1,11 @@
 #ifndef AIOUV_DETAIL_STATE_LIFETIME_HPP_INCLUDED
 #define AIOUV_DETAIL_STATE_LIFETIME_HPP_INCLUDED
 
-// The constructors of future and task states, the task's destructor and its
-// first scheduling. They are inline because every create_task runs each of
-// them once, and they live here because they keep the loop's ledger, so
-// they need the complete EventLoop (events.hpp includes this file after
+// The constructors of future and task states, the task's destructor, its
+// first scheduling, its all_tasks links and the release of its self
+// reference. They are inline because every create_task runs each of them
+// once, and they live here because they touch the loop (its ledger, its
+// task list, its ready queue), so they need the complete EventLoop (events.hpp includes this file after
 // defining it). The future's destructor stays in future_state.cpp: the
 // vtable of every FutureState<T> needs it, even where only futures.hpp is
 // included.
@@ -46,6 +47,23 @@ inline void TaskStateBase::link_into_loop() noexcept {
   if (next_task) next_task->prev_task = this;
   owner.tasks_head_ = this;
   ++owner.live_tasks_;
+}
+
+inline void TaskStateBase::unlink_from_loop() noexcept {
+  if (prev_task) {
+    prev_task->next_task = next_task;
+  } else {
+    loop().tasks_head_ = next_task;
+  }
+  if (next_task) next_task->prev_task = prev_task;
+  prev_task = next_task = nullptr;
+}
+
+inline void TaskStateBase::release_self() noexcept {
+  if (holds_self_) {
+    holds_self_ = false;
+    release();
+  }
 }
 
 inline void TaskStateBase::start_soon() {

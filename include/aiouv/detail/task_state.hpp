@@ -66,9 +66,9 @@ class TaskStateBase : public FutureStateBase {
  private:
   void complete();
   void complete_with_error(const std::exception_ptr& error);
-  void release_self() noexcept;
+  inline void release_self() noexcept;
   inline void link_into_loop() noexcept;
-  void unlink_from_loop() noexcept;
+  inline void unlink_from_loop() noexcept;
   [[noreturn]] void throw_cancel_on_resume();
 
   std::coroutine_handle<> root_;

@@ -5,10 +5,10 @@
 // first scheduling, its all_tasks links and the release of its self
 // reference. They are inline because every create_task runs each of them
 // once, and they live here because they touch the loop (its ledger, its
-// task list, its ready queue), so they need the complete EventLoop (events.hpp includes this file after
-// defining it). The future's destructor stays in future_state.cpp: the
-// vtable of every FutureState<T> needs it, even where only futures.hpp is
-// included.
+// task list, its ready queue), so they need the complete EventLoop
+// (events.hpp includes this file after defining it). The future's
+// destructor stays in future_state.cpp: the vtable of every FutureState<T>
+// needs it, even where only futures.hpp is included.
 
 #include <aiouv/detail/future_state.hpp>
 #include <aiouv/detail/task_state.hpp>

@@ -653,7 +653,7 @@ class EventLoop {
 
   detail::TaskStateBase* current_task_ = nullptr;
   detail::TaskStateBase* tasks_head_ = nullptr;
-  detail::TaskStateBase* last_stepped_task_ = nullptr;  // debug labels only
+  detail::Ref<detail::TaskStateBase> last_stepped_task_;  // debug mode: the task a step ran, to name it
   std::size_t live_futures_ = 0;
   std::size_t live_tasks_ = 0;
 

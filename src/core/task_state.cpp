@@ -74,10 +74,12 @@ void TaskStateBase::step() {
   }
   started_ = true;
   TaskStateBase* previous = owner.swap_current_task(this);
-  if (owner.debug_) owner.last_stepped_task_ = this;
+  // Debug mode names a slow step after it ends, so it keeps the task alive
+  // until then, even if this step finishes it and nobody else holds it.
+  if (owner.debug_) [[unlikely]] owner.last_stepped_task_ = Ref<TaskStateBase>(this);
   leaf_.resume();
   owner.swap_current_task(previous);
-  if (root_.done()) complete();
+  if (root_.done()) finish_root();
 }
 
 void TaskStateBase::complete() {

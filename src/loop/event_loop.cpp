@@ -192,6 +192,7 @@ void EventLoop::close() {
   }
   for (detail::ThreadsafeCall* call : dropped) call->release();
 
+  last_stepped_task_.reset();
   // Callbacks first: they hold the entries that would run due timers.
   ready_.clear();
   timers_.clear();
@@ -338,7 +339,7 @@ void EventLoop::run_ready_debug() {
   while (ready_.head_ticket() != end) {
     detail::Callback& callback = ready_.pop_front();
     if (!callback) continue;
-    last_stepped_task_ = nullptr;
+    last_stepped_task_.reset();  // an eager step run outside a drain set it
     const Clock::time_point started = Clock::now();
     std::string label = "<Handle>";
     try {
@@ -352,9 +353,9 @@ void EventLoop::run_ready_debug() {
       logger()->warn("Executing {} took {:.3f} seconds", label,
                      std::chrono::duration<double>(took).count());
     }
+    last_stepped_task_.reset();  // may delete a task that this step finished
     callback.reset();
   }
-  last_stepped_task_ = nullptr;
 }
 
 void EventLoop::report_callback_exception(std::exception_ptr error, const char* what) noexcept {

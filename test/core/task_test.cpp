@@ -90,6 +90,42 @@ TEST_F(Tasks, FireAndForgetTaskRunsToCompletion) {
   EXPECT_TRUE(finished);
 }
 
+// A task nobody holds is freed by the step that finishes it: its value is
+// destroyed once (with the frame, never published), it leaves all_tasks and
+// the ledger at once. Named or not, cancelled mid-way or not, nothing leaks.
+TEST_F(Tasks, AnUnheldTaskIsFreedByItsLastStep) {
+  auto token = std::make_shared<int>(7);
+  auto give = [](std::shared_ptr<int> value) -> Coro<std::shared_ptr<int>> { co_return value; };
+  auto swallow_cancel = [](std::shared_ptr<int> value) -> Coro<std::shared_ptr<int>> {
+    try {
+      co_await sleep(1h);
+    } catch (const CancelledError&) {
+    }
+    co_return value;
+  };
+  (void)loop.create_task(give(token));
+  (void)loop.create_task(give(token), "named");
+  AnyTask cancelled = loop.create_task(swallow_cancel(token));
+  EXPECT_EQ(token.use_count(), 4);
+  std::size_t live_after_first_steps = 99;
+  long uses_after_first_steps = 0;
+  loop.call_soon([&] {
+    // Both give() tasks finished in the steps just before this callback.
+    live_after_first_steps = loop.counters().tasks;
+    uses_after_first_steps = token.use_count();
+    cancelled.cancel();
+    cancelled = {};  // unheld now: its last step frees it
+    loop.call_soon([&] { loop.call_soon([&] { loop.stop(); }); });
+  });
+  loop.run_forever();
+  EXPECT_EQ(live_after_first_steps, 1u);
+  EXPECT_EQ(uses_after_first_steps, 2);
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_TRUE(all_tasks(&loop).empty());
+  EXPECT_EQ(loop.counters().tasks, 0u);
+  EXPECT_EQ(loop.counters().futures, 0u);
+}
+
 TEST_F(Tasks, SetResultAndSetExceptionAreRefusedOnTasks) {
   Task<int> t = loop.create_task(value_after(1, 0ms));
   try {

@@ -49,6 +49,43 @@ TEST_F(Debug, SlowTaskStepNamesTheTask) {
   log.sink().take();
 }
 
+// Nobody holds this task, so its last step frees it: the warning must still
+// name it, as it was when the step ended (asyncio shows it finished).
+TEST_F(Debug, SlowLastStepOfAnUnheldTaskNamesTheFinishedTask) {
+  loop.set_debug(true);
+  loop.slow_callback_duration = 5ms;
+  auto slow = []() -> Coro<void> {
+    busy_for(10ms);
+    co_return;
+  };
+  (void)loop.create_task(slow(), "forgotten");
+  loop.call_soon([this] { loop.call_soon([this] { loop.stop(); }); });
+  loop.run_forever();
+  auto lines = log.sink().take_matching(spdlog::level::warn, "forgotten");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("Executing <Task finished name='forgotten'", 0), 0u) << lines[0];
+  log.sink().take();
+}
+
+// An eager task steps inside a timer callback, outside the ready queue's
+// drain: a slow plain callback after it is still labelled as a Handle.
+TEST_F(Debug, AnEagerStepInATimerDoesNotLabelTheNextSlowCallback) {
+  loop.set_debug(true);
+  loop.slow_callback_duration = 5ms;
+  loop.set_task_factory(eager_task_factory);
+  auto quick = []() -> Coro<void> { co_return; };
+  loop.call_later(1ms, [&] {
+    (void)loop.create_task(quick(), "eager-one");
+    loop.call_soon([] { busy_for(10ms); });
+    loop.call_soon([this] { loop.stop(); });
+  });
+  loop.run_forever();
+  auto lines = log.sink().take_matching(spdlog::level::warn, "took");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("Executing <Handle> took", 0), 0u) << lines[0];
+  log.sink().take();
+}
+
 TEST_F(Debug, NoWarningWhenDebugIsOff) {
   loop.slow_callback_duration = 1ms;
   loop.call_soon([] { busy_for(3ms); });

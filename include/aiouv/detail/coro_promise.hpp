@@ -46,6 +46,7 @@ struct CoroPromise : CoroPromiseBase {
   }
   void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
 
+  bool failed() const noexcept { return result.index() == 2; }
   /// Moves the exception out (null if the coroutine did not fail).
   std::exception_ptr take_error() noexcept {
     return result.index() == 2 ? std::move(std::get<2>(result)) : std::exception_ptr();
@@ -62,6 +63,8 @@ struct CoroPromise<void> : CoroPromiseBase {
 
   void return_void() noexcept {}
   void unhandled_exception() noexcept { exception = std::current_exception(); }
+
+  bool failed() const noexcept { return exception != nullptr; }
 
   std::exception_ptr take_error() noexcept { return std::move(exception); }
   void take() {

@@ -134,6 +134,9 @@ class FutureStateBase : public PoolAllocated {
     status_ = status;
     if (last_callback_) schedule_callbacks();
   }
+  /// True if the caller's reference is the only one and no done callback
+  /// is registered: nothing else can ever see how this future ends.
+  bool sole_reference_without_callbacks() const noexcept { return refs_ == 1 && !last_callback_; }
   /// Cancels without touching the stored cancel message.
   void mark_cancelled() { finish(Status::cancelled); }
   void set_cancel_message(std::string_view message);

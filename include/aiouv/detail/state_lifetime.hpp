@@ -66,6 +66,14 @@ inline void TaskStateBase::release_self() noexcept {
   }
 }
 
+inline void TaskStateBase::retire_unobserved() noexcept {
+  std::exchange(root_, nullptr).destroy();
+  unlink_from_loop();
+  cancel_on_resume_ = false;
+  holds_self_ = false;
+  finish_with_value();  // no callbacks: only marks the status
+}
+
 inline void TaskStateBase::start_soon() {
   add_ref();
   holds_self_ = true;

@@ -50,6 +50,9 @@ class TaskStateBase : public FutureStateBase {
     if (cancel_on_resume_) [[unlikely]] throw_cancel_on_resume();
   }
 
+  /// The root coroutine's frame (null once it is destroyed).
+  void* root_address() const noexcept { return root_.address(); }
+
   /// Loop close: destroys the frame of a task that never finished and
   /// reports "Task was destroyed but it is pending!".
   void destroy_pending();
@@ -62,9 +65,23 @@ class TaskStateBase : public FutureStateBase {
   /// Moves the root coroutine's value into the slot; returns its exception
   /// instead if it failed.
   virtual std::exception_ptr take_root_result(std::coroutine_handle<> root) = 0;
+  /// Called by step() when the root coroutine has returned or failed.
+  virtual void finish_root() = 0;
+
+  /// Publishes how the root coroutine ended (value, exception or
+  /// cancellation), schedules the done callbacks and drops the self
+  /// reference, which may delete this.
+  void complete();
+  /// True if nothing but the task's own reference could ever see it finish:
+  /// no handle, no done callback, no cancellation pending. Most
+  /// fire-and-forget tasks end this way.
+  bool unobserved() const noexcept { return holds_self_ && !must_cancel_ && sole_reference_without_callbacks(); }
+  /// The end of an unobserved task whose coroutine returned normally: its
+  /// result has no reader, so it is not published; frees the frame and
+  /// leaves all_tasks. The caller deletes the state next.
+  inline void retire_unobserved() noexcept;
 
  private:
-  void complete();
   void complete_with_error(const std::exception_ptr& error);
   inline void release_self() noexcept;
   inline void link_into_loop() noexcept;
@@ -109,6 +126,16 @@ class TaskState final : public TaskStateBase {
   [[no_unique_address]] ResultSlot<T> slot_;
 
  private:
+  void finish_root() override {
+    Promise& promise = std::coroutine_handle<Promise>::from_address(root_address()).promise();
+    if (unobserved() && !promise.failed()) [[likely]] {
+      retire_unobserved();
+      delete this;  // the class is final: no virtual dispatch
+      return;
+    }
+    complete();
+  }
+
   std::exception_ptr take_root_result(std::coroutine_handle<> root) override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root.address()).promise();
     if (auto error = promise.take_error()) [[unlikely]] return error;

@@ -63,9 +63,7 @@ void TaskStateBase::step() {
     must_cancel_ = false;
     if (!started_) {
       // asyncio throws into a coroutine that never ran: its body does not run.
-      std::coroutine_handle<> root = std::exchange(root_, nullptr);
-      root.destroy();
-      unlink_from_loop();
+      drop_root_frame();
       mark_cancelled();
       release_self();
       return;
@@ -85,8 +83,7 @@ void TaskStateBase::step() {
 void TaskStateBase::complete() {
   cancel_on_resume_ = false;
   std::exception_ptr error = take_root_result(root_);
-  std::exchange(root_, nullptr).destroy();
-  unlink_from_loop();
+  drop_root_frame();
   if (error) [[unlikely]] {
     complete_with_error(error);
   } else if (must_cancel_) [[unlikely]] {

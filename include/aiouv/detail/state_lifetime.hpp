@@ -30,8 +30,8 @@ inline TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_
 inline TaskStateBase::~TaskStateBase() {
   report_unretrieved_exception();
   // Only a task that never started still has its frame, and is still in
-  // all_tasks: every path that drops the frame also unlinks (complete, a
-  // cancel before the first step, destroy_pending).
+  // all_tasks: every path that drops the frame also unlinks
+  // (drop_root_frame, destroy_pending).
   if (root_) [[unlikely]] {
     root_.destroy();
     unlink_from_loop();
@@ -66,12 +66,9 @@ inline void TaskStateBase::release_self() noexcept {
   }
 }
 
-inline void TaskStateBase::retire_unobserved() noexcept {
+inline void TaskStateBase::drop_root_frame() noexcept {
   std::exchange(root_, nullptr).destroy();
   unlink_from_loop();
-  cancel_on_resume_ = false;
-  holds_self_ = false;
-  finish_with_value();  // no callbacks: only marks the status
 }
 
 inline void TaskStateBase::start_soon() {

@@ -50,9 +50,6 @@ class TaskStateBase : public FutureStateBase {
     if (cancel_on_resume_) [[unlikely]] throw_cancel_on_resume();
   }
 
-  /// The root coroutine's frame (null once it is destroyed).
-  void* root_address() const noexcept { return root_.address(); }
-
   /// Loop close: destroys the frame of a task that never finished and
   /// reports "Task was destroyed but it is pending!".
   void destroy_pending();
@@ -76,10 +73,11 @@ class TaskStateBase : public FutureStateBase {
   /// no handle, no done callback, no cancellation pending. Most
   /// fire-and-forget tasks end this way.
   bool unobserved() const noexcept { return holds_self_ && !must_cancel_ && sole_reference_without_callbacks(); }
-  /// The end of an unobserved task whose coroutine returned normally: its
-  /// result has no reader, so it is not published; frees the frame and
-  /// leaves all_tasks. The caller deletes the state next.
-  inline void retire_unobserved() noexcept;
+  /// The root coroutine's frame (null once it is destroyed).
+  void* root_address() const noexcept { return root_.address(); }
+  /// Destroys the root coroutine's frame and leaves all_tasks: the end of
+  /// every task that ran or was cancelled before its first step.
+  inline void drop_root_frame() noexcept;
 
  private:
   void complete_with_error(const std::exception_ptr& error);
@@ -129,7 +127,8 @@ class TaskState final : public TaskStateBase {
   void finish_root() override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root_address()).promise();
     if (unobserved() && !promise.failed()) [[likely]] {
-      retire_unobserved();
+      // Nobody can read the result: skip publishing it and free at once.
+      drop_root_frame();
       delete this;  // the class is final: no virtual dispatch
       return;
     }

@@ -532,6 +532,11 @@ class EventLoop {
   LoopCounters counters() const noexcept;
 
  private:
+  /// create_task(coro) when anything is unusual (closed loop, debug mode,
+  /// an empty coroutine, a task factory): the named form, which checks and
+  /// reports. Apart, so the common path builds no string and keeps no frame.
+  template <class T>
+  Task<T> create_task_unusual(Coro<T>& coro);
   friend class Handle;
   friend class TimerHandle;
   friend class detail::FutureStateBase;
@@ -567,6 +572,11 @@ class EventLoop {
   template <class F>
   std::uint64_t enqueue(F&& callable) {
     check_open();
+    return enqueue_checked(std::forward<F>(callable));
+  }
+  /// enqueue() for a caller that has just called check_open() itself.
+  template <class F>
+  std::uint64_t enqueue_checked(F&& callable) {
     std::uint64_t ticket = ready_.push(std::forward<F>(callable));
     if (drain_ == 0) [[unlikely]] start_idle();
     return ticket;
@@ -654,7 +664,7 @@ class EventLoop {
   detail::TaskStateBase* current_task_ = nullptr;
   detail::TaskStateBase* tasks_head_ = nullptr;
   detail::Ref<detail::TaskStateBase> last_stepped_task_;  // debug mode: the task a step ran, to name it
-  std::size_t live_futures_ = 0;
+  std::size_t live_futures_ = 0;  // plain futures: a task counts in live_tasks_ only
   std::size_t live_tasks_ = 0;
 
   // Transports, servers and requests: closed by close() if still open.

@@ -146,10 +146,15 @@ Coro<std::decay_t<T>> sleep(std::chrono::duration<Rep, Period> delay, T value) {
 // paths need.
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro) {
-  if (closed_or_debug_ || !coro || task_factory_) [[unlikely]] return create_task(std::move(coro), std::string());
+  if (closed_or_debug_ || !coro || task_factory_) [[unlikely]] return create_task_unusual(coro);
   auto* state = new detail::TaskState<T, typename Coro<T>::promise_type>(*this, coro.release());
   state->start_soon();
   return Task<T>(state);
+}
+
+template <class T>
+Task<T> EventLoop::create_task_unusual(Coro<T>& coro) {
+  return create_task(std::move(coro), std::string());
 }
 
 template <class T>

@@ -200,7 +200,7 @@ FutureStateBase::~FutureStateBase() {
   report_unretrieved_exception();
   // Only a future that never finished can still hold callbacks here.
   drop_callbacks();
-  --loop_->live_futures_;
+  if (!is_task_) --loop_->live_futures_;  // a task counts in live_tasks_ alone
 }
 
 void FutureStateBase::drop_callbacks_slow() noexcept {

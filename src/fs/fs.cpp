@@ -13,6 +13,7 @@
 #endif
 
 #include "../net/request_future.hpp"
+#include "../uv/buffer.hpp"
 
 namespace aiouv::fs {
 namespace {
@@ -104,7 +105,7 @@ Coro<std::size_t> read_into(uv_file fd, std::shared_ptr<std::string> target, std
   Future<std::size_t> result = call->future;
   call->extract = [](uv_fs_t& request) { return static_cast<std::size_t>(request.result); };
   const std::size_t size = std::min<std::size_t>(target->size() - at, 1u << 30);
-  uv_buf_t buffer = uv_buf_init(target->data() + at, static_cast<unsigned>(size));
+  uv_buf_t buffer = detail::make_uv_buf(target->data() + at, size);
   const auto offset = static_cast<std::int64_t>(at);
   call->keep_alive = std::move(target);
   call->started(uv_fs_read(running_uv_loop(), &call->request, fd, &buffer, 1, offset, &FsCall<std::size_t>::on_done));
@@ -163,7 +164,7 @@ Coro<std::string> read(uv_file fd, std::size_t size, std::int64_t offset) {
     call->buffer.resize(static_cast<std::size_t>(request.result));
     return std::move(call->buffer);
   };
-  uv_buf_t buffer = uv_buf_init(call->buffer.data(), static_cast<unsigned>(call->buffer.size()));
+  uv_buf_t buffer = detail::make_uv_buf(call->buffer.data(), call->buffer.size());
   call->started(uv_fs_read(running_uv_loop(), &call->request, fd, &buffer, 1, offset, &FsCall<std::string>::on_done));
   co_return co_await std::move(result);
 }
@@ -179,8 +180,8 @@ Coro<std::size_t> write(uv_file fd, std::string data, std::int64_t offset) {
     Future<std::size_t> result = call->future;
     call->keep_alive = bytes;
     call->extract = [](uv_fs_t& request) { return static_cast<std::size_t>(request.result); };
-    uv_buf_t buffer = uv_buf_init(const_cast<char*>(bytes->data()) + written,
-                                  static_cast<unsigned>(std::min<std::size_t>(bytes->size() - written, 1u << 30)));
+    uv_buf_t buffer = detail::make_uv_buf(const_cast<char*>(bytes->data()) + written,
+                                  std::min<std::size_t>(bytes->size() - written, 1u << 30));
     const std::int64_t at = offset < 0 ? -1 : offset + static_cast<std::int64_t>(written);
     call->started(uv_fs_write(running_uv_loop(), &call->request, fd, &buffer, 1, at, &FsCall<std::size_t>::on_done));
     const std::size_t n = co_await std::move(result);

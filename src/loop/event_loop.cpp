@@ -171,8 +171,9 @@ EventLoop::~EventLoop() {
   } catch (const std::exception& e) {
     logger()->error("EventLoop: close() failed in destructor: {}", e.what());
   }
-  if (live_futures_ > 0) {
-    logger()->error("EventLoop destroyed while {} future(s) or task(s) still refer to it", live_futures_);
+  if (live_futures_ + live_tasks_ > 0) {
+    logger()->error("EventLoop destroyed while {} future(s) or task(s) still refer to it",
+                    live_futures_ + live_tasks_);
   }
   if (core_) core_->detach();
 }
@@ -256,7 +257,7 @@ LoopCounters EventLoop::counters() const noexcept {
   c.uv_handles = (core_ ? static_cast<std::size_t>(core_->open_handles()) : 0) + io_handles_;
   c.uv_requests = io_requests_;
   c.callback_handles = ready_.size() + timers_.live();
-  c.futures = live_futures_;
+  c.futures = live_futures_ + live_tasks_;
   c.tasks = live_tasks_;
   return c;
 }
@@ -499,6 +500,7 @@ void EventLoop::unlink_io(detail::IoResource* resource) noexcept {
 
 void EventLoop::start_task(AnyTask& task) {
   const TaskStart mode = task_factory_(*this, task);
+  check_open();  // the factory may have closed the loop
   auto* state = static_cast<detail::TaskStateBase*>(task.state());
   // As asyncio's eager tasks: eager only while the loop runs (here: also
   // inside callbacks a host's uv_run drives); otherwise the first step waits.

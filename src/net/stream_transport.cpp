@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "../core/describe.hpp"
+#include "../uv/buffer.hpp"
 
 namespace aiouv::detail {
 namespace {
@@ -27,12 +28,12 @@ constexpr unsigned kLostWritesBeforeWarning = 5;
 // After a burst, do not keep more than this much write buffer around.
 constexpr std::size_t kKeptWriteCapacity = 64 * 1024;
 
-// One libuv buffer holds at most this much (uv_buf_init takes an unsigned,
-// Windows' ULONG length is 32 bits): larger writes go out in pieces.
+// One libuv buffer holds at most this much (Windows' ULONG length is 32
+// bits): larger writes go out in pieces.
 constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
 
 uv_buf_t chunk_of(char* data, std::size_t size) noexcept {
-  return uv_buf_init(data, static_cast<unsigned>(std::min(size, kMaxChunk)));
+  return make_uv_buf(data, std::min(size, kMaxChunk));
 }
 
 StreamTransport* owner_of(const void* handle) {
@@ -258,17 +259,19 @@ void StreamTransport::resume_reading() {
 
 void StreamTransport::on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer) {
   StreamTransport* self = owner_of(handle);
-  if (!self->buffered_protocol_) {
-    *buffer = uv_buf_init(read_buffer, kReadBufferSize);
-    return;
-  }
-  *buffer = uv_buf_init(nullptr, 0);  // libuv then reports UV_ENOBUFS
+  // Kept apart so that this path, taken on every read, saves no registers.
+  if (self->buffered_protocol_) return self->alloc_from_protocol(suggested, buffer);
+  *buffer = make_uv_buf(read_buffer, kReadBufferSize);
+}
+
+void StreamTransport::alloc_from_protocol(std::size_t suggested, uv_buf_t* buffer) {
+  *buffer = make_uv_buf(nullptr, 0);  // libuv then reports UV_ENOBUFS
   try {
-    std::span<char> span = self->buffered_protocol_->get_buffer(suggested);
+    std::span<char> span = buffered_protocol_->get_buffer(suggested);
     if (span.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
     *buffer = chunk_of(span.data(), span.size());
   } catch (...) {
-    self->fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
+    fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
   }
 }
 
@@ -324,22 +327,29 @@ void StreamTransport::refuse_write() const {
 
 void StreamTransport::write_bytes(std::string_view data) {
   if (data.empty()) return;
+  if (conn_lost_ == 0 && !writing_ && pending_.empty()) [[likely]] {
+    // The common case: the kernel takes it all now, nothing is copied.
+    uv_buf_t buffer = chunk_of(const_cast<char*>(data.data()), data.size());
+    const int written = uv_try_write(stream(), &buffer, 1);
+    if (written >= 0 && static_cast<std::size_t>(written) == data.size()) [[likely]] return;
+    return write_rest(data, written);
+  }
+  write_rest(data, 0);
+}
+
+// Everything but a write the kernel took whole, apart from write_bytes so
+// that its path saves no registers and builds no stack frame.
+void StreamTransport::write_rest(std::string_view data, int written) {
   if (conn_lost_ > 0) {
     if (conn_lost_ >= kLostWritesBeforeWarning) logger()->warn("socket.send() raised exception.");
     ++conn_lost_;
     return;
   }
-  if (!writing_ && pending_.empty()) {
-    // The common case: the kernel takes it all now, nothing is copied.
-    uv_buf_t buffer = chunk_of(const_cast<char*>(data.data()), data.size());
-    const int written = uv_try_write(stream(), &buffer, 1);
-    if (written >= 0 && static_cast<std::size_t>(written) == data.size()) return;
-    if (written < 0 && written != UV_EAGAIN) {
-      fatal_uv_error(written, "Fatal write error on socket transport");
-      return;
-    }
-    if (written > 0) data.remove_prefix(static_cast<std::size_t>(written));
+  if (written < 0 && written != UV_EAGAIN) {
+    fatal_uv_error(written, "Fatal write error on socket transport");
+    return;
   }
+  if (written > 0) data.remove_prefix(static_cast<std::size_t>(written));
   pending_.append(data);
   if (!writing_) start_write();
   maybe_pause_protocol();

@@ -125,6 +125,8 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   StreamTransport(EventLoop& loop, Kind kind) noexcept;
 
   static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer);
+  /// on_alloc for a BufferedProtocol: reads go into its get_buffer().
+  void alloc_from_protocol(std::size_t suggested, uv_buf_t* buffer);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer);
   static void on_write(uv_write_t* request, int status);
   static void on_shutdown(uv_shutdown_t* request, int status);
@@ -138,6 +140,9 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   void stop_reading() noexcept;
   void eof_received();
   void write_bytes(std::string_view data);
+  /// What write_bytes does unless uv_try_write took all of `data`: after
+  /// `written` bytes went out (or an error), buffer the rest.
+  void write_rest(std::string_view data, int written);
   [[noreturn]] void refuse_write() const;
   void start_write();
   void start_shutdown();

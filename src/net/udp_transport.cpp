@@ -19,6 +19,7 @@
 #endif
 
 #include "../core/connection_made.hpp"
+#include "../uv/buffer.hpp"
 
 namespace aiouv {
 namespace detail {
@@ -95,7 +96,7 @@ class UdpTransport final : public DatagramTransport,
     if (closing_ || !handle_open_) return;  // asyncio only warns after close
     const sockaddr* target = remote_ ? nullptr : address->get();
     if (queue_.empty()) {
-      uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+      uv_buf_t buffer = make_uv_buf(const_cast<char*>(data.data()), data.size());
       const int sent = uv_udp_try_send(&handle_, &buffer, 1, target);
       if (sent >= 0) return;
       if (sent != UV_EAGAIN) {
@@ -108,7 +109,7 @@ class UdpTransport final : public DatagramTransport,
     queued->address = address;
     queued->owner = this;
     queued->request.data = queued;
-    uv_buf_t buffer = uv_buf_init(queued->data.data(), static_cast<unsigned>(queued->data.size()));
+    uv_buf_t buffer = make_uv_buf(queued->data.data(), queued->data.size());
     if (int status = uv_udp_send(&queued->request, &handle_, &buffer, 1, target, &on_sent); status < 0) {
       delete queued;
       report(status, "sendto");
@@ -172,7 +173,7 @@ class UdpTransport final : public DatagramTransport,
   explicit UdpTransport(EventLoop& loop) noexcept : IoResource(loop) {}
 
   static void on_alloc(uv_handle_t*, std::size_t, uv_buf_t* buffer) {
-    *buffer = uv_buf_init(datagram_buffer, kDatagramBufferSize);
+    *buffer = make_uv_buf(datagram_buffer, kDatagramBufferSize);
   }
 
   static void on_receive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buffer, const sockaddr* from, unsigned) {

@@ -140,6 +140,7 @@ class FutureStateBase : public PoolAllocated {
   /// Cancels without touching the stored cancel message.
   void mark_cancelled() { finish(Status::cancelled); }
   void set_cancel_message(std::string_view message);
+  bool has_cancel_message() const noexcept { return cancel_message_ != nullptr; }
   std::string_view cancel_message() const noexcept {
     return cancel_message_ ? std::string_view(*cancel_message_) : std::string_view();
   }

@@ -17,7 +17,8 @@ namespace aiouv::detail {
 
 inline FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept
     : loop_(&loop), slot_(slot), is_task_(is_task) {
-  ++loop.live_futures_;
+  // A task counts in live_tasks_ only (one counter to keep, not two).
+  if (!is_task) ++loop.live_futures_;
 }
 
 inline TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
@@ -50,13 +51,17 @@ inline void TaskStateBase::link_into_loop() noexcept {
 }
 
 inline void TaskStateBase::unlink_from_loop() noexcept {
-  if (prev_task) {
-    prev_task->next_task = next_task;
+  // Read both links first: the stores below could alias them otherwise.
+  TaskStateBase* const prev = prev_task;
+  TaskStateBase* const next = next_task;
+  if (prev) {
+    prev->next_task = next;
   } else {
-    loop().tasks_head_ = next_task;
+    loop().tasks_head_ = next;
   }
-  if (next_task) next_task->prev_task = prev_task;
-  prev_task = next_task = nullptr;
+  if (next) next->prev_task = prev;
+  // prev_task and next_task keep stale values: a task leaves all_tasks once,
+  // for good, and nothing reads them after.
 }
 
 inline void TaskStateBase::release_self() noexcept {
@@ -71,13 +76,18 @@ inline void TaskStateBase::drop_root_frame() noexcept {
   unlink_from_loop();
 }
 
+inline void TaskStateBase::forget_in_ledger() noexcept {
+  EventLoop& owner = loop();
+  --owner.live_tasks_;
+}
+
 inline void TaskStateBase::start_soon() {
   add_ref();
   holds_self_ = true;
   // A raw pointer is enough: the self reference keeps us alive until the
   // step that completes us, and close() drops queued steps before it
-  // destroys pending tasks.
-  loop().enqueue([this] { step(); });
+  // destroys pending tasks. Every caller has checked that the loop is open.
+  loop().enqueue_checked([this] { step(); });
 }
 
 }  // namespace aiouv::detail

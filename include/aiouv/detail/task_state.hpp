@@ -33,6 +33,7 @@ class TaskStateBase : public FutureStateBase {
   std::string repr() const override;
 
   /// Schedules the first step (asyncio's default) or runs it now (eager).
+  /// start_soon's caller has checked that the loop is open.
   inline void start_soon();
   void start_eager();
 
@@ -78,6 +79,12 @@ class TaskStateBase : public FutureStateBase {
   /// Destroys the root coroutine's frame and leaves all_tasks: the end of
   /// every task that ran or was cancelled before its first step.
   inline void drop_root_frame() noexcept;
+  /// After drop_root_frame() of an unobserved task: true if no member owns
+  /// anything (no name, cancel message or future waited on), so freeing
+  /// the storage without the destructors loses nothing.
+  bool bare() const noexcept { return !name_ && !fut_waiter_ && !has_cancel_message(); }
+  /// What the destructors would tell the loop's leak ledger.
+  inline void forget_in_ledger() noexcept;
 
  private:
   void complete_with_error(const std::exception_ptr& error);
@@ -129,7 +136,17 @@ class TaskState final : public TaskStateBase {
     if (unobserved() && !promise.failed()) [[likely]] {
       // Nobody can read the result: skip publishing it and free at once.
       drop_root_frame();
-      delete this;  // the class is final: no virtual dispatch
+      if (bare()) [[likely]] {
+        // Every member is empty now (no frame, waiter, exception, callback,
+        // name or cancel message; an unread slot), so the destructors would
+        // only test them. An object's lifetime may end without its
+        // destructor when nothing depends on what it does: settle the
+        // ledger and hand the storage straight back to the pool.
+        forget_in_ledger();
+        PoolAllocated::operator delete(this, sizeof(TaskState));
+      } else {
+        delete this;  // the class is final: no virtual dispatch
+      }
       return;
     }
     complete();

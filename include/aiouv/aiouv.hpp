@@ -16,6 +16,7 @@
 #include <aiouv/runners.hpp>
 #include <aiouv/servers.hpp>
 #include <aiouv/sockets.hpp>
+#include <aiouv/ssl.hpp>
 #include <aiouv/streams.hpp>
 #include <aiouv/subprocess.hpp>
 #include <aiouv/taskgroups.hpp>

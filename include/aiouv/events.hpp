@@ -323,6 +323,19 @@ class EventLoop {
   Coro<std::shared_ptr<Server>> create_server(Factory factory, std::vector<std::string> hosts, std::uint16_t port,
                                               ServerOptions options = {});
 
+  /// asyncio's loop.start_tls(transport, protocol, sslcontext): upgrades a
+  /// connection made by create_connection() or a server (a stream
+  /// transport) to TLS. `protocol` keeps receiving, now plaintext, through
+  /// the returned transport, which is what to write to from then on (the
+  /// old one belongs to the TLS layer). Completes after the handshake;
+  /// on failure closes the transport and throws (SSLError,
+  /// errc::connection_aborted on timeout). std::invalid_argument for a
+  /// transport that is not a stream transport, or a context for the other
+  /// side.
+  Coro<std::shared_ptr<Transport>> start_tls(std::shared_ptr<Transport> transport,
+                                             std::shared_ptr<BaseProtocol> protocol,
+                                             std::shared_ptr<SSLContext> sslcontext, TlsOptions options = {});
+
   /// asyncio's loop.create_unix_connection(protocol_factory, path): as
   /// create_connection() over a Unix socket (a named pipe on Windows).
   template <class Factory>

@@ -9,11 +9,14 @@
 
 #include <cstdint>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace aiouv {
+
+class SSLContext;
 
 /// An IPv4 or IPv6 socket address (asyncio's ("host", port) tuple), or the
 /// path of a Unix-domain socket (asyncio's path string).
@@ -78,17 +81,44 @@ struct AddressHints {
 /// The optional arguments of create_connection(), as asyncio's keywords.
 struct ConnectionOptions {
   /// Bind the local end to this address first.
-  std::optional<SocketAddress> local_addr;
+  std::optional<SocketAddress> local_addr{};
   /// AF_INET or AF_INET6 to use only one family of the resolved addresses.
   int family = AF_UNSPEC;
   /// Happy Eyeballs (RFC 8305): when set, the next address is tried after
   /// this long without waiting for the previous attempt to fail, and the
   /// first to connect wins. Unset (asyncio's default): one at a time.
-  std::optional<std::chrono::nanoseconds> happy_eyeballs_delay;
+  std::optional<std::chrono::nanoseconds> happy_eyeballs_delay{};
   /// Reorders the resolved addresses to alternate between families, taking
   /// this many of the first family first. Unset means 1 when
   /// happy_eyeballs_delay is set and 0 (resolver order) otherwise.
-  std::optional<int> interleave;
+  std::optional<int> interleave{};
+  /// TLS (ssl.hpp): a client context, e.g.
+  /// SSLContext::create_default_context(). The connection is returned once
+  /// the handshake is done; a failed one throws SSLError.
+  std::shared_ptr<SSLContext> ssl{};
+  /// The name sent as SNI and checked against the certificate; defaults to
+  /// the host connected to. Only with `ssl`.
+  std::optional<std::string> server_hostname{};
+  /// How long the TLS handshake may take (default 60 s); then
+  /// errc::connection_aborted. Only with `ssl`.
+  std::optional<std::chrono::nanoseconds> ssl_handshake_timeout{};
+  /// How long close() waits for the peer's close_notify (default 30 s)
+  /// before aborting. Only with `ssl`.
+  std::optional<std::chrono::nanoseconds> ssl_shutdown_timeout{};
+};
+
+/// The optional arguments of EventLoop::start_tls() and
+/// StreamWriter::start_tls(), as asyncio's keywords.
+struct TlsOptions {
+  /// Act as the TLS server (loop.start_tls only; a StreamWriter knows).
+  bool server_side = false;
+  /// As ConnectionOptions::server_hostname (no default here: set it when the
+  /// context checks host names).
+  std::optional<std::string> server_hostname{};
+  /// As ConnectionOptions::ssl_handshake_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_handshake_timeout{};
+  /// As ConnectionOptions::ssl_shutdown_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_shutdown_timeout{};
 };
 
 /// A host (name or numeric) and port, resolved with getaddrinfo() where
@@ -101,10 +131,10 @@ struct HostPort {
 /// The arguments of create_datagram_endpoint(), as asyncio's keywords.
 struct DatagramOptions {
   /// Bind to this address (port 0: any free port).
-  std::optional<HostPort> local_addr;
+  std::optional<HostPort> local_addr{};
   /// Connect to this address: sendto() needs no address and only its
   /// datagrams are received.
-  std::optional<HostPort> remote_addr;
+  std::optional<HostPort> remote_addr{};
   /// AF_INET or AF_INET6; needed when neither address is given.
   int family = AF_UNSPEC;
   /// SO_REUSEPORT (where the system has it).
@@ -123,6 +153,13 @@ struct ServerOptions {
   /// Accept connections right away; otherwise from start_serving() or
   /// serve_forever() on (the socket listens either way).
   bool start_serving = true;
+  /// TLS (ssl.hpp): a server context with its certificate loaded. Each
+  /// client's protocol sees connection_made() after its handshake.
+  std::shared_ptr<SSLContext> ssl{};
+  /// As ConnectionOptions::ssl_handshake_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_handshake_timeout{};
+  /// As ConnectionOptions::ssl_shutdown_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_shutdown_timeout{};
 };
 
 }  // namespace aiouv

@@ -22,9 +22,16 @@
 
 namespace aiouv {
 
+class SSLContext;
+
 namespace detail {
 class StreamReaderState;
 class StreamProtocol;
+/// What every copy of a StreamWriter writes through, so that start_tls()
+/// on one copy moves them all to the TLS transport.
+struct StreamWriterTarget {
+  std::shared_ptr<Transport> transport;
+};
 }  // namespace detail
 
 /// asyncio's default buffer limit of a StreamReader: 64 KiB.
@@ -94,30 +101,37 @@ class StreamWriter {
 
   /// Buffers `data` in the transport (never blocks); await drain() to
   /// respect flow control.
-  void write(std::string_view data) { transport_->write(data); }
+  void write(std::string_view data) { target_->transport->write(data); }
   /// write() of each piece, in order.
-  void writelines(std::initializer_list<std::string_view> pieces) { transport_->writelines(pieces); }
+  void writelines(std::initializer_list<std::string_view> pieces) { target_->transport->writelines(pieces); }
   /// Waits while the transport's buffer is above its high-water mark; throws
   /// the connection's error if it failed (ConnectionResetError in asyncio:
   /// here std::system_error with errc::connection_reset, "Connection lost").
   Coro<void> drain();
-  /// Half-closes: shuts our sending side once the buffer is flushed.
-  void write_eof() { transport_->write_eof(); }
-  /// True for TCP and Unix sockets.
-  bool can_write_eof() const noexcept { return transport_->can_write_eof(); }
+  /// Half-closes: shuts our sending side once the buffer is flushed
+  /// (RuntimeError over TLS, which has no half-close).
+  void write_eof() { target_->transport->write_eof(); }
+  /// True for TCP and Unix sockets, false over TLS.
+  bool can_write_eof() const noexcept { return target_->transport->can_write_eof(); }
   /// Closes the transport (after flushing it).
-  void close() { transport_->close(); }
+  void close() { target_->transport->close(); }
   /// True once close() was called or the connection was lost.
-  bool is_closing() const noexcept { return transport_->is_closing(); }
+  bool is_closing() const noexcept { return target_->transport->is_closing(); }
   /// Waits until the connection is closed; throws what it failed with.
   Coro<void> wait_closed();
   /// The transport's extra info ("peername", "sockname", "socket").
-  std::any get_extra_info(std::string_view name) const { return transport_->get_extra_info(name); }
-  /// The underlying transport.
-  Transport& transport() const noexcept { return *transport_; }
+  std::any get_extra_info(std::string_view name) const { return target_->transport->get_extra_info(name); }
+  /// The underlying transport (after start_tls(), the TLS one).
+  Transport& transport() const noexcept { return *target_->transport; }
+  /// asyncio's StreamWriter.start_tls(sslcontext): upgrades the connection
+  /// to TLS after draining what was written; the reader and every copy of
+  /// this writer go on over TLS. A writer from start_server() acts as the
+  /// TLS server, one from open_connection() as the client. Throws what the
+  /// handshake failed with (SSLError), after closing the connection.
+  Coro<void> start_tls(std::shared_ptr<SSLContext> sslcontext, TlsOptions options = {});
 
  private:
-  std::shared_ptr<Transport> transport_;
+  std::shared_ptr<detail::StreamWriterTarget> target_;
   std::shared_ptr<detail::StreamProtocol> protocol_;
 };
 

@@ -9,6 +9,7 @@
 #include "../core/connection_made.hpp"
 #include "happy_eyeballs.hpp"
 #include "stream_transport.hpp"
+#include "tls/ssl_protocol.hpp"
 
 namespace aiouv {
 namespace {
@@ -55,7 +56,7 @@ namespace detail {
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start_connected(
     EventLoop& loop, std::shared_ptr<detail::StreamTransport> transport,
-    const std::function<std::shared_ptr<BaseProtocol>()>& factory) {
+    const std::function<std::shared_ptr<BaseProtocol>()>& factory, const TlsParams* tls) {
   std::shared_ptr<BaseProtocol> protocol;
   try {
     protocol = factory();
@@ -65,9 +66,19 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start
     throw;
   }
   Future<void> made = loop.create_future<void>();
-  transport->start(protocol, made);
+  if (!tls || !tls->context) {
+    transport->start(protocol, made);
+    co_await await_connection_made(std::move(made), *transport, &StreamTransport::close);
+    co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
+                                                                                   std::move(protocol));
+  }
+  // TLS: the protocol sees connection_made() once the handshake is done.
+  Future<void> handshake = loop.create_future<void>();
+  std::shared_ptr<SslProtocol> tls_layer = SslProtocol::create(loop, protocol, *tls, handshake, true);
+  transport->start(tls_layer, made);
   co_await await_connection_made(std::move(made), *transport, &StreamTransport::close);
-  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(std::move(transport),
+  co_await await_connection_made(std::move(handshake), *tls_layer, &SslProtocol::close);
+  co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>(tls_layer->app_transport(),
                                                                                  std::move(protocol));
 }
 
@@ -94,6 +105,9 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_stream(
     ProtocolFactory factory, std::string host, std::uint16_t port, ConnectionOptions options) {
+  if (options.ssl && !options.server_hostname) options.server_hostname = host;
+  detail::TlsParams tls = detail::make_tls_params(std::move(options.ssl), false, options.server_hostname,
+                                                  options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   std::vector<AddressInfo> infos =
       co_await getaddrinfo(host, std::to_string(port), AddressHints{options.family, SOCK_STREAM, 0, 0});
   if (infos.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
@@ -129,7 +143,7 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
     }
     throw_connect_errors(errors);
   }
-  co_return co_await start_connected(*this, std::move(candidates[*outcome.winner]), factory);
+  co_return co_await start_connected(*this, std::move(candidates[*outcome.winner]), factory, &tls);
 }
 
 }  // namespace aiouv

@@ -12,6 +12,7 @@
 #endif
 
 #include "stream_transport.hpp"
+#include "tls/ssl_protocol.hpp"
 
 namespace aiouv::detail {
 namespace {
@@ -356,9 +357,30 @@ void StreamServer::abandon() noexcept {
 }  // namespace aiouv::detail
 
 namespace aiouv {
+namespace {
+
+/// With `options.ssl`, each client's protocol is served through its own TLS
+/// layer, which calls the protocol's connection_made() after the handshake.
+/// A failed handshake only closes that connection (asyncio logs it in debug
+/// mode).
+using Factory = std::function<std::shared_ptr<BaseProtocol>()>;
+
+Factory serve_over_tls(EventLoop& loop, Factory factory, const ServerOptions& options) {
+  detail::TlsParams tls = detail::make_tls_params(options.ssl, true, std::nullopt, options.ssl_handshake_timeout,
+                                                  options.ssl_shutdown_timeout);
+  if (!tls.context) return factory;
+  return [&loop, factory = std::move(factory), tls = std::move(tls)]() -> std::shared_ptr<BaseProtocol> {
+    std::shared_ptr<BaseProtocol> protocol = factory();
+    if (!protocol) return nullptr;
+    return detail::SslProtocol::create(loop, std::move(protocol), tls, {}, true);
+  };
+}
+
+}  // namespace
 
 Coro<std::shared_ptr<Server>> EventLoop::start_unix_server(ProtocolFactory factory, std::string path,
                                                            ServerOptions options) {
+  factory = serve_over_tls(*this, std::move(factory), options);
   std::shared_ptr<detail::StreamServer> server =
       detail::StreamServer::create(*this, std::move(factory), options.backlog);
   try {
@@ -377,6 +399,7 @@ Coro<std::shared_ptr<Server>> EventLoop::start_unix_server(ProtocolFactory facto
 Coro<std::shared_ptr<Server>> EventLoop::start_tcp_server(ProtocolFactory factory, std::vector<std::string> hosts,
                                                           std::uint16_t port, ServerOptions options) {
   if (hosts.empty()) hosts.emplace_back();
+  factory = serve_over_tls(*this, std::move(factory), options);
   std::shared_ptr<detail::StreamServer> server = detail::StreamServer::create(*this, std::move(factory), options.backlog);
   std::exception_ptr error;
   try {

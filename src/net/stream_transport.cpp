@@ -44,16 +44,6 @@ std::exception_ptr uv_error(int status, const char* what) {
   return std::make_exception_ptr(std::system_error(make_uv_error_code(status), what));
 }
 
-bool is_os_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::system_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 /// asyncio's ConnectionError for a sendfile whose connection ended.
 std::exception_ptr connection_closed_error() {
   return std::make_exception_ptr(

@@ -14,6 +14,8 @@
 #include <aiouv/protocols.hpp>
 #include <aiouv/transports.hpp>
 
+#include "tls/tls_params.hpp"
+
 namespace aiouv::detail {
 
 class StreamTransport;
@@ -205,10 +207,13 @@ class StreamTransport final : public Transport, public IoResource, public std::e
 
 /// Creates the protocol with `factory` and starts `transport` with it;
 /// gives both once connection_made() has run (closing the transport if
-/// that fails).
+/// that fails). With a TLS context in `tls` (which the caller keeps alive
+/// until this completes; a pointer, as g++ 12 miscopies a defaulted
+/// by-value coroutine parameter), the protocol is served over TLS and the
+/// transport given is the TLS one, after the handshake.
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start_connected(
     EventLoop& loop, std::shared_ptr<StreamTransport> transport,
-    const std::function<std::shared_ptr<BaseProtocol>()>& factory);
+    const std::function<std::shared_ptr<BaseProtocol>()>& factory, const TlsParams* tls = nullptr);
 
 }  // namespace aiouv::detail
 

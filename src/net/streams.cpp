@@ -9,6 +9,7 @@
 #include "../loop/loop_core.hpp"
 #include "stream_protocol.hpp"
 #include "stream_transport.hpp"
+#include "tls/ssl_protocol.hpp"
 
 namespace aiouv::detail {
 
@@ -256,21 +257,28 @@ class StreamProtocol final : public Protocol, public std::enable_shared_from_thi
   void connection_made(Transport& transport) override {
     reader_.set_transport(&transport);
     if (!client_connected_) return;
-    auto* stream = dynamic_cast<StreamTransport*>(&transport);
-    StreamWriter writer(stream->shared_from_this(), shared_from_this());
+    std::shared_ptr<Transport> shared = detail::shared_transport(transport);
+    StreamWriter writer(shared, shared_from_this());
     Task<void> task = loop_.create_task(client_connected_(reader_, writer));
     // A weak reference: the callback must not keep the transport alive.
-    std::weak_ptr<StreamTransport> weak = std::static_pointer_cast<StreamTransport>(stream->shared_from_this());
+    std::weak_ptr<Transport> weak = shared;
     task.add_done_callback([weak](Future<void>& done) {
       if (done.cancelled()) return;
       if (std::exception_ptr error = done.exception()) {
         auto transport = weak.lock();
-        done.get_loop().call_exception_handler(ExceptionContext{
-            "Unhandled exception in client_connected_cb", error, done, transport ? transport->repr() : ""});
+        done.get_loop().call_exception_handler(ExceptionContext{"Unhandled exception in client_connected_cb", error,
+                                                                done, transport ? detail::describe_transport(*transport)
+                                                                                : ""});
         if (transport) transport->close();
       }
     });
   }
+
+  /// True for the protocol of a server's client (start_tls() then acts as
+  /// the TLS server).
+  bool serves_a_client() const noexcept { return static_cast<bool>(client_connected_); }
+  /// start_tls(): the reader pauses and resumes the TLS transport now.
+  void replace_transport(Transport& transport) { reader_.set_transport(&transport); }
 
   void connection_lost(std::exception_ptr error) override {
     if (error) {
@@ -377,7 +385,8 @@ void StreamReader::set_transport(Transport* transport) { state_->transport = tra
 // ---- StreamWriter ----
 
 StreamWriter::StreamWriter(std::shared_ptr<Transport> transport, std::shared_ptr<detail::StreamProtocol> protocol) noexcept
-    : transport_(std::move(transport)), protocol_(std::move(protocol)) {}
+    : target_(std::make_shared<detail::StreamWriterTarget>(detail::StreamWriterTarget{std::move(transport)})),
+      protocol_(std::move(protocol)) {}
 
 namespace {
 
@@ -394,8 +403,20 @@ Coro<void> wait_closed_impl(std::shared_ptr<detail::StreamProtocol> protocol) { 
 
 Coro<void> StreamWriter::drain() {
   // Nothing to wait for (the usual case): no frame at all.
-  if (!protocol_->must_drain() && !protocol_->reader_failed() && !transport_->is_closing()) return Coro<void>::ready();
-  return drain_impl(transport_, protocol_);
+  if (!protocol_->must_drain() && !protocol_->reader_failed() && !target_->transport->is_closing()) {
+    return Coro<void>::ready();
+  }
+  return drain_impl(target_->transport, protocol_);
+}
+
+Coro<void> StreamWriter::start_tls(std::shared_ptr<SSLContext> sslcontext, TlsOptions options) {
+  options.server_side = protocol_->serves_a_client();
+  co_await drain();
+  EventLoop& loop = target_->transport->get_loop();
+  std::shared_ptr<Transport> tls = co_await loop.start_tls(target_->transport, detail::as_protocol(protocol_),
+                                                           std::move(sslcontext), std::move(options));
+  protocol_->replace_transport(*tls);
+  target_->transport = std::move(tls);
 }
 Coro<void> StreamWriter::wait_closed() { return wait_closed_impl(protocol_); }
 

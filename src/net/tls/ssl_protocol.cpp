@@ -64,10 +64,8 @@ TlsParams make_tls_params(std::shared_ptr<SSLContext> context, bool server_side,
   TlsParams params;
   params.context = std::move(context);
   params.server_side = server_side;
-  if (server_hostname) {
-    if (server_side) throw std::invalid_argument("Server side SSL needs a valid SSLContext");
-    params.server_hostname = *server_hostname;
-  }
+  // As asyncio's SSLProtocol: a server has no use for it and ignores it.
+  if (server_hostname && !server_side) params.server_hostname = *server_hostname;
   for (const auto* timeout : {&handshake_timeout, &shutdown_timeout}) {
     if (*timeout && timeout->value() <= std::chrono::nanoseconds::zero()) {
       const bool handshake = timeout == &handshake_timeout;
@@ -406,30 +404,41 @@ void SslProtocol::write(std::string_view data) {
     ++conn_lost_;
     return;
   }
-  write_backlog_.append(data);
-  if (state_ == State::wrapped) {
-    try {
-      do_write();
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error on SSL protocol");
-    }
-  } else {
+  if (state_ != State::wrapped) {
+    write_backlog_.append(data);
     control_app_writing();  // buffered until the handshake is done
+    return;
+  }
+  try {
+    // The usual case encrypts straight from the caller's bytes; only what
+    // OpenSSL cannot take now (a renegotiation waiting) is kept.
+    if (write_backlog_.empty()) data.remove_prefix(encrypt(data));
+    write_backlog_.append(data);
+    do_write();
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error on SSL protocol");
   }
 }
 
-void SslProtocol::do_write() {
-  while (!write_backlog_.empty() && ssl_) {
+std::size_t SslProtocol::encrypt(std::string_view data) {
+  std::size_t taken = 0;
+  while (taken < data.size()) {
     ERR_clear_error();
-    const int n = SSL_write(ssl_, write_backlog_.data(), static_cast<int>(std::min<std::size_t>(write_backlog_.size(), INT_MAX)));
+    const std::size_t chunk = std::min<std::size_t>(data.size() - taken, INT_MAX);
+    const int n = SSL_write(ssl_, data.data() + taken, static_cast<int>(chunk));
     if (n > 0) {
-      write_backlog_.erase(0, static_cast<std::size_t>(n));
+      taken += static_cast<std::size_t>(n);
       continue;
     }
     const int reason = SSL_get_error(ssl_, n);
     if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) break;
     throw_ssl_error("SSL write failed");
   }
+  return taken;
+}
+
+void SslProtocol::do_write() {
+  if (ssl_ && !write_backlog_.empty()) write_backlog_.erase(0, encrypt(write_backlog_));
   process_outgoing();
 }
 
@@ -438,10 +447,11 @@ void SslProtocol::process_outgoing() {
     char* data = nullptr;
     const long size = BIO_get_mem_data(outgoing_, &data);
     if (size > 0) {
-      // Copy out first: the raw transport may call back into us.
-      std::string ciphertext(data, static_cast<std::size_t>(size));
+      // Straight from OpenSSL's buffer: the raw transport copies only what
+      // the kernel does not take at once, and calls back into us during
+      // write() only to pause writing.
+      raw_->write(std::string_view(data, static_cast<std::size_t>(size)));
       (void)BIO_reset(outgoing_);
-      raw_->write(ciphertext);
     }
   }
   control_app_writing();

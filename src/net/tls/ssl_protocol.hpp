@@ -100,6 +100,10 @@ class SslProtocol final : public Protocol, public Transport, public std::enable_
   /// One SSL_read into `buffer`: the bytes read, 0 if OpenSSL needs more
   /// ciphertext; -1 once the peer's close_notify arrived.
   long read_record(char* buffer, std::size_t size);
+  /// SSL_write of what OpenSSL takes of `data` into the outgoing buffer;
+  /// how many bytes that was.
+  std::size_t encrypt(std::string_view data);
+  /// Encrypts the backlog, then sends what is ready.
   void do_write();
   void do_flush();
   void do_shutdown();

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <aiouv/detail/coro_promise.hpp>
+#include <aiouv/detail/task_state.hpp>
 #include <aiouv/exceptions.hpp>
 
 namespace aiouv {

@@ -76,8 +76,10 @@ void TaskStateBase::step() {
   // until then, even if this step finishes it and nobody else holds it.
   if (owner.debug_) [[unlikely]] owner.last_stepped_task_ = Ref<TaskStateBase>(this);
   leaf_.resume();
-  owner.swap_current_task(previous);
-  if (root_.done()) finish_root();
+  // A root whose end nobody could observe has freed this task already, and
+  // said so by clearing the current task (end_unobserved_root).
+  if (!owner.swap_current_task(previous)) return;
+  if (root_.done()) complete();
 }
 
 void TaskStateBase::complete() {

@@ -126,6 +126,47 @@ TEST_F(Tasks, AnUnheldTaskIsFreedByItsLastStep) {
   EXPECT_EQ(loop.counters().futures, 0u);
 }
 
+
+// The root of an unheld task may end at the bottom of a chain of awaited
+// coroutines, after suspensions, with other work queued: the task is freed
+// inside that resume, and the step that ran it, the loop and the tasks after
+// it carry on (no current task is left behind, every frame is freed once).
+TEST_F(Tasks, AnUnheldTaskEndingAfterAnAwaitedChildIsFreedInThatStep) {
+  auto token = std::make_shared<int>(7);
+  std::vector<std::string> order;
+  auto child = [](std::vector<std::string>& out) -> Coro<int> {
+    co_await sleep(0ms);
+    out.push_back("child done");
+    co_return 5;
+  };
+  auto root = [&child](std::shared_ptr<int> held, std::vector<std::string>& out) -> Coro<int> {
+    const int got = co_await child(out);
+    co_await sleep(0ms);
+    out.push_back("root returns");
+    co_return got + *held;
+  };
+  (void)loop.create_task(root(token, order));
+  (void)loop.create_task(root(token, order));
+  EXPECT_EQ(token.use_count(), 3);
+  Future<void> done = loop.create_future<void>();
+  auto after = [&](std::shared_ptr<int> held) -> Coro<void> {
+    // Runs after both roots ended: they freed themselves already.
+    for (int i = 0; i < 3; ++i) co_await sleep(0ms);
+    order.push_back("after: uses=" + std::to_string(held.use_count()) +
+                    " tasks=" + std::to_string(all_tasks().size()) + " current=" + current_task().get_name());
+    done.set_result();
+  };
+  Task<void> last = loop.create_task(after(std::make_shared<int>(1)), "after");
+  loop.run_until_complete(done);
+  loop.run_until_complete(last);
+  EXPECT_EQ(order, (std::vector<std::string>{"child done", "child done", "root returns", "root returns",
+                                             "after: uses=1 tasks=1 current=after"}));
+  EXPECT_FALSE(current_task(&loop));
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_TRUE(all_tasks(&loop).empty());
+  last = {};
+  EXPECT_EQ(loop.counters().tasks, 0u);
+}
 TEST_F(Tasks, SetResultAndSetExceptionAreRefusedOnTasks) {
   Task<int> t = loop.create_task(value_after(1, 0ms));
   try {

@@ -22,17 +22,22 @@ struct CoroPromiseBase : PoolAllocated {
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {
-    bool await_ready() noexcept { return false; }
+    CoroPromiseBase* promise;
+    /// True (the frame then destroys itself) for the root of a task whose
+    /// end nobody can observe: the task frees itself here. Defined in
+    /// detail/task_state.hpp, which needs the complete TaskStateBase.
+    inline bool await_ready() noexcept;
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
       // A task's root has no continuation: its task notices the end when the
-      // resume() that drove it returns, and only then destroys the frame.
+      // resume() that drove it returns, publishes the result and only then
+      // destroys the frame.
       std::coroutine_handle<> next = self.promise().continuation;
       return next ? next : std::noop_coroutine();
     }
     void await_resume() noexcept {}
   };
-  FinalAwaiter final_suspend() noexcept { return {}; }
+  FinalAwaiter final_suspend() noexcept { return {this}; }
 };
 
 /// Promise storage for Coro<T>: nothing yet, a value, or an exception.

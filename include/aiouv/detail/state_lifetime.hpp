@@ -76,6 +76,14 @@ inline void TaskStateBase::drop_root_frame() noexcept {
   unlink_from_loop();
 }
 
+inline void TaskStateBase::leave_loop_at_end() noexcept {
+  root_ = nullptr;
+  unlink_from_loop();
+  loop().current_task_ = nullptr;
+}
+
+inline bool TaskStateBase::in_own_step() const noexcept { return loop().current_task_ == this; }
+
 inline void TaskStateBase::forget_in_ledger() noexcept {
   EventLoop& owner = loop();
   --owner.live_tasks_;

@@ -55,6 +55,14 @@ class TaskStateBase : public FutureStateBase {
   /// reports "Task was destroyed but it is pending!".
   void destroy_pending();
 
+  /// Called by the root coroutine's final awaiter, before its frame goes
+  /// away. If nobody can see how the task ends (unobserved(), no exception
+  /// to report) and it ends inside its own step, the task frees itself,
+  /// clears the loop's current task so that step() knows, and returns true:
+  /// the frame then destroys itself. Otherwise false, and step() publishes
+  /// the result as usual (complete()).
+  virtual bool end_unobserved_root() noexcept = 0;
+
   // Intrusive links of the loop's all_tasks list.
   TaskStateBase* prev_task = nullptr;
   TaskStateBase* next_task = nullptr;
@@ -63,8 +71,6 @@ class TaskStateBase : public FutureStateBase {
   /// Moves the root coroutine's value into the slot; returns its exception
   /// instead if it failed.
   virtual std::exception_ptr take_root_result(std::coroutine_handle<> root) = 0;
-  /// Called by step() when the root coroutine has returned or failed.
-  virtual void finish_root() = 0;
 
   /// Publishes how the root coroutine ended (value, exception or
   /// cancellation), schedules the done callbacks and drops the self
@@ -77,11 +83,16 @@ class TaskStateBase : public FutureStateBase {
   /// The root coroutine's frame (null once it is destroyed).
   void* root_address() const noexcept { return root_.address(); }
   /// Destroys the root coroutine's frame and leaves all_tasks: the end of
-  /// every task that ran or was cancelled before its first step.
+  /// every observed task that ran or was cancelled before its first step.
   inline void drop_root_frame() noexcept;
-  /// After drop_root_frame() of an unobserved task: true if no member owns
-  /// anything (no name, cancel message or future waited on), so freeing
-  /// the storage without the destructors loses nothing.
+  /// The unobserved end: leaves all_tasks and tells step() that this task
+  /// is gone. The finished root frame destroys itself afterwards.
+  inline void leave_loop_at_end() noexcept;
+  /// True while step() runs this task (the only place a root may end).
+  inline bool in_own_step() const noexcept;
+  /// After leave_loop_at_end(): true if no member owns anything (no name,
+  /// cancel message or future waited on), so freeing the storage without
+  /// the destructors loses nothing.
   bool bare() const noexcept { return !name_ && !fut_waiter_ && !has_cancel_message(); }
   /// What the destructors would tell the loop's leak ledger.
   inline void forget_in_ledger() noexcept;
@@ -130,27 +141,28 @@ class TaskState final : public TaskStateBase {
   // Takes no room for void: a Task<void> state stays within two cache lines.
   [[no_unique_address]] ResultSlot<T> slot_;
 
- private:
-  void finish_root() override {
+  bool end_unobserved_root() noexcept override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root_address()).promise();
-    if (unobserved() && !promise.failed()) [[likely]] {
-      // Nobody can read the result: skip publishing it and free at once.
-      drop_root_frame();
-      if (bare()) [[likely]] {
-        // Every member is empty now (no frame, waiter, exception, callback,
-        // name or cancel message; an unread slot), so the destructors would
-        // only test them. An object's lifetime may end without its
-        // destructor when nothing depends on what it does: settle the
-        // ledger and hand the storage straight back to the pool.
-        forget_in_ledger();
-        PoolAllocated::operator delete(this, sizeof(TaskState));
-      } else {
-        delete this;  // the class is final: no virtual dispatch
-      }
-      return;
+    if (!unobserved() || promise.failed() || !in_own_step()) return false;
+    // Nobody can read the result: skip publishing it and free at once. The
+    // frame (with the value, if any) destroys itself when we return, which
+    // saves step() a trip through it.
+    leave_loop_at_end();
+    if (bare()) [[likely]] {
+      // Every member is empty now (no frame, waiter, exception, callback,
+      // name or cancel message; an unread slot), so the destructors would
+      // only test them. An object's lifetime may end without its destructor
+      // when nothing depends on what it does: settle the ledger and hand the
+      // storage straight back to the pool.
+      forget_in_ledger();
+      PoolAllocated::operator delete(this, sizeof(TaskState));
+    } else {
+      delete this;  // the class is final: no virtual dispatch
     }
-    complete();
+    return true;
   }
+
+ private:
 
   std::exception_ptr take_root_result(std::coroutine_handle<> root) override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root.address()).promise();
@@ -159,6 +171,11 @@ class TaskState final : public TaskStateBase {
     return nullptr;
   }
 };
+
+inline bool CoroPromiseBase::FinalAwaiter::await_ready() noexcept {
+  // Only a task's root has a task and no coroutine to resume.
+  return promise->task && !promise->continuation && promise->task->end_unobserved_root();
+}
 
 }  // namespace aiouv::detail
 

@@ -338,8 +338,11 @@ class EventLoop {
 
   /// asyncio's loop.create_unix_connection(protocol_factory, path): as
   /// create_connection() over a Unix socket (a named pipe on Windows).
+  /// With `options.ssl`, `options.server_hostname` is required
+  /// (std::invalid_argument "you have to pass server_hostname when using
+  /// ssl", as asyncio).
   template <class Factory>
-  auto create_unix_connection(Factory factory, std::string path);
+  auto create_unix_connection(Factory factory, std::string path, UnixConnectionOptions options = {});
   /// asyncio's loop.create_unix_server(protocol_factory, path): listens on a
   /// Unix socket, replacing a stale socket file at `path` and removing it
   /// again on close() (asyncio 3.13). `options.family` and `reuse_port` do
@@ -616,7 +619,7 @@ class EventLoop {
   Coro<std::shared_ptr<Server>> start_tcp_server(ProtocolFactory factory, std::vector<std::string> hosts,
                                                  std::uint16_t port, ServerOptions options);
   Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> connect_unix_stream(
-      ProtocolFactory factory, std::string path);
+      ProtocolFactory factory, std::string path, UnixConnectionOptions options);
   Coro<std::shared_ptr<Server>> start_unix_server(ProtocolFactory factory, std::string path, ServerOptions options);
 
   void set_signal_handler(int signum, detail::Callback&& callback);

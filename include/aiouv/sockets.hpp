@@ -107,6 +107,20 @@ struct ConnectionOptions {
   std::optional<std::chrono::nanoseconds> ssl_shutdown_timeout{};
 };
 
+/// The optional arguments of create_unix_connection() and
+/// open_unix_connection(), as asyncio's keywords: only TLS applies.
+struct UnixConnectionOptions {
+  /// TLS over the Unix socket, as ConnectionOptions::ssl.
+  std::shared_ptr<SSLContext> ssl{};
+  /// Required with `ssl` (a path names no host): the name sent as SNI and
+  /// checked against the certificate. Only with `ssl`.
+  std::optional<std::string> server_hostname{};
+  /// As ConnectionOptions::ssl_handshake_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_handshake_timeout{};
+  /// As ConnectionOptions::ssl_shutdown_timeout.
+  std::optional<std::chrono::nanoseconds> ssl_shutdown_timeout{};
+};
+
 /// The optional arguments of EventLoop::start_tls() and
 /// StreamWriter::start_tls(), as asyncio's keywords.
 struct TlsOptions {

@@ -158,6 +158,9 @@ Coro<std::shared_ptr<Server>> start_server(ClientConnected client_connected, std
 
 /// asyncio.open_unix_connection(path): open_connection() over a Unix socket.
 Coro<StreamPair> open_unix_connection(std::string path, std::size_t limit = kDefaultStreamLimit);
+/// The same with asyncio's keywords (TLS: see create_unix_connection()).
+Coro<StreamPair> open_unix_connection(std::string path, UnixConnectionOptions options,
+                                      std::size_t limit = kDefaultStreamLimit);
 
 /// asyncio.start_unix_server(client_connected_cb, path): start_server() on a
 /// Unix socket (see EventLoop::create_unix_server()).

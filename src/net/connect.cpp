@@ -87,7 +87,13 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> start
 using detail::start_connected;
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_unix_stream(
-    ProtocolFactory factory, std::string path) {
+    ProtocolFactory factory, std::string path, UnixConnectionOptions options) {
+  // asyncio's check: a path names no host to default to.
+  if (options.ssl && !options.server_hostname) {
+    throw std::invalid_argument("you have to pass server_hostname when using ssl");
+  }
+  detail::TlsParams tls = detail::make_tls_params(std::move(options.ssl), false, options.server_hostname,
+                                                  options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   std::shared_ptr<detail::StreamTransport> transport = detail::StreamTransport::create_pipe(*this);
   std::exception_ptr error;
   try {
@@ -100,7 +106,7 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
     transport->discard();
     std::rethrow_exception(error);
   }
-  co_return co_await start_connected(*this, std::move(transport), factory);
+  co_return co_await start_connected(*this, std::move(transport), factory, &tls);
 }
 
 Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> EventLoop::connect_stream(

@@ -456,10 +456,15 @@ Coro<StreamPair> open_connection(std::string host, std::uint16_t port, Connectio
 }
 
 Coro<StreamPair> open_unix_connection(std::string path, std::size_t limit) {
+  UnixConnectionOptions plain;  // named: see the g++ 12 note in the README
+  return open_unix_connection(std::move(path), std::move(plain), limit);
+}
+
+Coro<StreamPair> open_unix_connection(std::string path, UnixConnectionOptions options, std::size_t limit) {
   EventLoop& loop = get_running_loop();
   StreamReader reader(limit);
-  auto [transport, protocol] =
-      co_await loop.create_unix_connection([&] { return make_stream_protocol(loop, reader, nullptr); }, std::move(path));
+  auto [transport, protocol] = co_await loop.create_unix_connection(
+      [&] { return make_stream_protocol(loop, reader, nullptr); }, std::move(path), std::move(options));
   co_return StreamPair{reader, StreamWriter(std::move(transport), std::move(protocol))};
 }
 

@@ -4,6 +4,7 @@
 // Protocols the networking tests share: one that records every callback
 // and lets a test await the moments it cares about.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,17 @@ class EchoProtocol : public Protocol {
 
 /// The port a server listens on (its first socket).
 inline std::uint16_t port_of(const Server& server) { return server.sockets().at(0).port(); }
+
+/// A Unix socket path in the temporary directory that no other test of
+/// this process uses.
+inline std::string unique_socket_path() {
+  char dir[1024];
+  std::size_t size = sizeof dir;
+  uv_os_tmpdir(dir, &size);
+  static std::atomic<int> counter{0};
+  return std::string(dir, size) + "/aiouv-test-" + std::to_string(uv_os_getpid()) + "-" + std::to_string(counter++) +
+         ".sock";
+}
 
 /// A client connection to 127.0.0.1:port with a RecordingProtocol that
 /// expects `expected` bytes.

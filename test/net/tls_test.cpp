@@ -31,6 +31,17 @@ ClientConnected note_that_it_ran(bool& ran) {
   };
 }
 
+/// Awaits a connection attempt that must fail with std::invalid_argument
+/// saying `message`.
+Coro<void> expect_invalid(Coro<StreamPair> attempt, const char* message) {
+  try {
+    (void)co_await std::move(attempt);
+    ADD_FAILURE() << "connected";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
+}
+
 ServerOptions tls_server_options() {
   ServerOptions options;
   options.ssl = test_server_context();
@@ -394,25 +405,18 @@ TEST_F(Tls, MisusedOptionsAreRejectedAsAsyncioRejectsThem) {
   auto main = [&]() -> Coro<void> {
     auto server = co_await start_server(echo_lines, "127.0.0.1", 0);
     const std::uint16_t port = port_of(*server);
-    auto expect_invalid = [&](ConnectionOptions options, const char* message) -> Coro<void> {
-      try {
-        co_await open_connection("127.0.0.1", port, std::move(options));
-        ADD_FAILURE() << "connected";
-      } catch (const std::invalid_argument& e) {
-        EXPECT_STREQ(e.what(), message);
-      }
-    };
+    auto connect = [&](const ConnectionOptions& options) { return open_connection("127.0.0.1", port, options); };
     ConnectionOptions hostname_only;
     hostname_only.server_hostname = "localhost";
-    co_await expect_invalid(hostname_only, "server_hostname is only meaningful with ssl");
+    co_await expect_invalid(connect(hostname_only), "server_hostname is only meaningful with ssl");
     ConnectionOptions timeout_only;
     timeout_only.ssl_handshake_timeout = 1s;
-    co_await expect_invalid(timeout_only, "ssl_handshake_timeout is only meaningful with ssl");
+    co_await expect_invalid(connect(timeout_only), "ssl_handshake_timeout is only meaningful with ssl");
     ConnectionOptions negative = tls_client_options();
     negative.ssl_handshake_timeout = -1s;
-    co_await expect_invalid(negative, "ssl_handshake_timeout should be a positive number, got -1");
-    co_await expect_invalid(tls_client_options(test_server_context()),
-                            "a client needs a client SSLContext (SSLContext::client())");
+    co_await expect_invalid(connect(negative), "ssl_handshake_timeout should be a positive number, got -1");
+    const ConnectionOptions server_context = tls_client_options(test_server_context());
+    co_await expect_invalid(connect(server_context), "a client needs a client SSLContext (SSLContext::client())");
     ServerOptions wrong_side;
     wrong_side.ssl = test_client_context();
     EXPECT_THROW(co_await start_server(echo_lines, "127.0.0.1", 0, wrong_side), std::invalid_argument);
@@ -437,6 +441,37 @@ TEST_F(Tls, MisusedOptionsAreRejectedAsAsyncioRejectsThem) {
   EXPECT_FALSE(SSLContext::server()->check_hostname());
   EXPECT_TRUE(SSLContext::create_default_context()->check_hostname());
   EXPECT_TRUE(SSLContext::create_default_context(SSLPurpose::client_auth)->server_side());
+}
+
+// asyncio's create_unix_connection and open_unix_connection take ssl too;
+// a path names no host, so server_hostname must be given.
+TEST_F(Tls, StreamsOverAUnixSocket) {
+  const std::string path = unique_socket_path();
+  auto main = [&]() -> Coro<void> {
+    auto server = co_await start_unix_server(echo_lines, path, tls_server_options());
+    UnixConnectionOptions options;
+    options.ssl = test_client_context();
+    options.server_hostname = "localhost";
+    auto [reader, writer] = co_await open_unix_connection(path, options);
+    writer.write("over a unix socket\n");
+    EXPECT_EQ(co_await reader.readline(), "over a unix socket\n");
+    EXPECT_EQ(std::any_cast<std::string>(writer.get_extra_info("version")), "TLSv1.3");
+    writer.close();
+    co_await writer.wait_closed();
+
+    auto connect = [&](const UnixConnectionOptions& wrong) { return open_unix_connection(path, wrong); };
+    UnixConnectionOptions no_hostname;
+    no_hostname.ssl = test_client_context();
+    co_await expect_invalid(connect(no_hostname), "you have to pass server_hostname when using ssl");
+    UnixConnectionOptions hostname_only;
+    hostname_only.server_hostname = "localhost";
+    co_await expect_invalid(connect(hostname_only), "server_hostname is only meaningful with ssl");
+    UnixConnectionOptions timeout_only;
+    timeout_only.ssl_shutdown_timeout = 1s;
+    co_await expect_invalid(connect(timeout_only), "ssl_shutdown_timeout is only meaningful with ssl");
+    co_await shut_down(*server);
+  };
+  loop.run_until_complete(main());
 }
 
 TEST_F(Tls, ClosingTheLoopWithTlsConnectionsOpen) {

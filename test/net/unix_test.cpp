@@ -1,6 +1,5 @@
 // Unix sockets: create_unix_server/create_unix_connection and the stream
 // functions over them, socket-file handling, and connect errors.
-#include <atomic>
 #include <cstdio>
 
 #ifndef _WIN32
@@ -18,14 +17,7 @@ using namespace std::chrono_literals;
 
 class Unix : public LoopTest {
  protected:
-  Unix() {
-    char dir[1024];
-    std::size_t size = sizeof dir;
-    uv_os_tmpdir(dir, &size);
-    static std::atomic<int> counter{0};
-    path = std::string(dir, size) + "/aiouv-test-" + std::to_string(uv_os_getpid()) + "-" +
-           std::to_string(counter++) + ".sock";
-  }
+  Unix() : path(unique_socket_path()) {}
   bool exists() const {
     uv_fs_t request;
     const bool found = uv_fs_stat(nullptr, &request, path.c_str(), nullptr) == 0;

@@ -95,10 +95,10 @@ Coro<std::shared_ptr<Server>> EventLoop::create_server(Factory factory, std::vec
 }
 
 template <class Factory>
-auto EventLoop::create_unix_connection(Factory factory, std::string path) {
+auto EventLoop::create_unix_connection(Factory factory, std::string path, UnixConnectionOptions options) {
   detail::check_stream_protocol_factory<Factory>();
   return detail::typed_connection<detail::factory_protocol_t<Factory>>(
-      connect_unix_stream(ProtocolFactory(std::move(factory)), std::move(path)));
+      connect_unix_stream(ProtocolFactory(std::move(factory)), std::move(path), std::move(options)));
 }
 
 template <class Factory>

@@ -412,19 +412,12 @@ void StreamTransport::on_shutdown(uv_shutdown_t* request, int) {
 }
 
 void StreamTransport::set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) {
-  std::size_t new_high = high ? *high : (low ? 4 * *low : 64 * 1024);
-  std::size_t new_low = low ? *low : new_high / 4;
-  if (new_high < new_low) {
-    throw std::invalid_argument("high (" + std::to_string(new_high) + ") must be >= low (" + std::to_string(new_low) +
-                                ") must be >= 0");
-  }
-  high_ = new_high;
-  low_ = new_low;
+  marks_ = write_water_marks(high, low);
   maybe_pause_protocol();
 }
 
 void StreamTransport::maybe_pause_protocol() {
-  if (sendfile_active_ || protocol_paused_ || get_write_buffer_size() <= high_ || !protocol_) return;
+  if (sendfile_active_ || protocol_paused_ || get_write_buffer_size() <= marks_.high || !protocol_) return;
   protocol_paused_ = true;
   try {
     protocol_->pause_writing();
@@ -435,7 +428,7 @@ void StreamTransport::maybe_pause_protocol() {
 }
 
 void StreamTransport::maybe_resume_protocol() {
-  if (!protocol_paused_ || get_write_buffer_size() > low_ || !protocol_) return;
+  if (!protocol_paused_ || get_write_buffer_size() > marks_.low || !protocol_) return;
   protocol_paused_ = false;
   try {
     protocol_->resume_writing();

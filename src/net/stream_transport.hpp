@@ -15,6 +15,7 @@
 #include <aiouv/transports.hpp>
 
 #include "tls/tls_params.hpp"
+#include "water_marks.hpp"
 
 namespace aiouv::detail {
 
@@ -94,7 +95,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   bool can_write_eof() const noexcept override { return true; }
   void abort() override;
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override;
-  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override { return {low_, high_}; }
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override { return {marks_.low, marks_.high}; }
   std::size_t get_write_buffer_size() const noexcept override { return pending_.size() + in_flight_.size(); }
 
   // IoResource
@@ -182,8 +183,7 @@ class StreamTransport final : public Transport, public IoResource, public std::e
 
   std::string pending_;    // accepted by write(), not yet given to libuv
   std::string in_flight_;  // the bytes of the uv_write in flight
-  std::size_t high_ = 64 * 1024;
-  std::size_t low_ = 16 * 1024;
+  WaterMarks marks_;
   Future<void> flushed_waiter_;  // set while a sendfile waits for the buffer to empty
   Future<void> lost_signal_;     // made by connection_lost_signal() during a sendfile
   mutable std::optional<SocketAddress> peername_;

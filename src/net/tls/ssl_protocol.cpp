@@ -464,8 +464,8 @@ std::size_t SslProtocol::get_write_buffer_size() const noexcept {
 void SslProtocol::control_app_writing() {
   if (!app_protocol_) return;
   const std::size_t size = get_write_buffer_size();
-  const bool pause = size >= outgoing_high_ && !app_writing_paused_;
-  const bool resume = size <= outgoing_low_ && app_writing_paused_;
+  const bool pause = size >= app_write_marks_.high && !app_writing_paused_;
+  const bool resume = size <= app_write_marks_.low && app_writing_paused_;
   if (!pause && !resume) return;
   app_writing_paused_ = pause;
   try {
@@ -482,13 +482,7 @@ void SslProtocol::control_app_writing() {
 }
 
 void SslProtocol::set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) {
-  std::size_t new_high = high ? *high : (low ? 4 * *low : 64 * 1024);
-  std::size_t new_low = low ? *low : new_high / 4;
-  if (new_high < new_low) {
-    throw std::invalid_argument(fmt::format("high ({}) must be >= low ({}) must be >= 0", new_high, new_low));
-  }
-  outgoing_high_ = new_high;
-  outgoing_low_ = new_low;
+  app_write_marks_ = write_water_marks(high, low);
   control_app_writing();
 }
 

@@ -15,6 +15,7 @@
 #include <aiouv/ssl.hpp>
 #include <aiouv/transports.hpp>
 
+#include "../water_marks.hpp"
 #include "tls_params.hpp"
 
 struct ssl_st;
@@ -82,7 +83,7 @@ class SslProtocol final : public Protocol, public Transport, public std::enable_
   void abort() override;
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override;
   std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override {
-    return {outgoing_low_, outgoing_high_};
+    return {app_write_marks_.low, app_write_marks_.high};
   }
   std::size_t get_write_buffer_size() const noexcept override;
 
@@ -133,8 +134,7 @@ class SslProtocol final : public Protocol, public Transport, public std::enable_
   std::exception_ptr error_;   // what a fatal error closed the raw transport with
   TimerHandle handshake_timer_;
   TimerHandle shutdown_timer_;
-  std::size_t outgoing_high_ = 64 * 1024;
-  std::size_t outgoing_low_ = 16 * 1024;
+  WaterMarks app_write_marks_;  // of the plaintext the application wrote
   std::size_t incoming_high_ = 256 * 1024;  // asyncio's read-side water marks
   std::size_t incoming_low_ = 64 * 1024;
   unsigned conn_lost_ = 0;

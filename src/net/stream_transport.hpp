@@ -95,7 +95,9 @@ class StreamTransport final : public Transport, public IoResource, public std::e
   bool can_write_eof() const noexcept override { return true; }
   void abort() override;
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override;
-  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override { return {marks_.low, marks_.high}; }
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override {
+    return {marks_.low, marks_.high};
+  }
   std::size_t get_write_buffer_size() const noexcept override { return pending_.size() + in_flight_.size(); }
 
   // IoResource

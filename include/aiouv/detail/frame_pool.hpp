@@ -41,7 +41,8 @@ void* pool_refill(std::size_t index);
 /// Asks for the first lines of the block the next allocation of this size
 /// will get. Freed blocks drift out of L1 while a batch of tasks is in
 /// flight, and their construction stores then wait for the lines (about 5%
-/// of a create_task). A hint only: compilers without the builtin skip it.
+/// of making a task, measured). A hint only: compilers without the builtin
+/// skip it.
 inline void prefetch_for_write([[maybe_unused]] const FreeBlock* block, [[maybe_unused]] std::size_t size) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
   if (!block) return;

@@ -163,7 +163,6 @@ class TaskState final : public TaskStateBase {
   }
 
  private:
-
   std::exception_ptr take_root_result(std::coroutine_handle<> root) override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root.address()).promise();
     if (auto error = promise.take_error()) [[unlikely]] return error;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <aiouv/detail/ready_queue.hpp>
+#include <aiouv/detail/task_registry.hpp>
 #include <aiouv/detail/timer_queue.hpp>
 #include <aiouv/exceptions.hpp>
 #include <aiouv/futures.hpp>
@@ -678,10 +679,11 @@ class EventLoop {
   detail::LoopCore* core_ = nullptr;  // libuv handles; freed by their close callbacks
 
   detail::TaskStateBase* current_task_ = nullptr;
-  detail::TaskStateBase* tasks_head_ = nullptr;
+  detail::TaskRegistry tasks_;  // unfinished tasks, for all_tasks() and close()
   detail::Ref<detail::TaskStateBase> last_stepped_task_;  // debug mode: the task a step ran, to name it
   std::size_t live_futures_ = 0;  // plain futures: a task counts in live_tasks_ only
   std::size_t live_tasks_ = 0;
+  std::uint64_t done_callback_ids_ = 0;  // the last id add_done_callback gave
 
   // Transports, servers and requests: closed by close() if still open.
   detail::IoResource* io_head_ = nullptr;

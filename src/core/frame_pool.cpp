@@ -36,8 +36,8 @@ thread_local constinit FreeLists frame_pool{};
 void* pool_refill(std::size_t index) {
   const std::size_t block = (index + 1) * FreeLists::kGranule;
   const std::size_t count = kSlabBytes / block;
-  // Line-aligned, so that 64- and 128-byte blocks (a small frame, a task
-  // state) each touch as few cache lines as they can.
+  // Line-aligned, so that 64- and 128-byte blocks (a small frame, a
+  // Task<void> state) each touch as few cache lines as they can.
   auto* slab = static_cast<unsigned char*>(::operator new(count * block, std::align_val_t{64}));
   register_slab(slab);
   // Keep block 0 for the caller, thread the rest onto the free list.

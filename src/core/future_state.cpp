@@ -7,10 +7,10 @@
 namespace aiouv::detail {
 
 void FutureStateBase::report_unretrieved_exception_slow() noexcept {
-  log_traceback_ = false;
+  clear_flag(kLogTraceback);
   ExceptionContext context;
-  context.message = is_task_ ? "Task exception was never retrieved" : "Future exception was never retrieved";
-  context.exception = exception_;
+  context.message = flag(kIsTask) ? "Task exception was never retrieved" : "Future exception was never retrieved";
+  context.exception = peek_exception();
   try {
     context.object = repr();
   } catch (...) {
@@ -31,16 +31,21 @@ std::string FutureStateBase::repr() const {
   switch (status_) {
     case Status::pending: return "<Future pending>";
     case Status::cancelled: return "<Future cancelled>";
-    case Status::finished: return exception_ ? "<Future finished exception>" : "<Future finished>";
+    case Status::finished: return peek_exception() ? "<Future finished exception>" : "<Future finished>";
   }
   return "<Future>";
 }
 
+FutureExtras& FutureStateBase::extras() {
+  if (!extras_) extras_ = std::make_unique<FutureExtras>();
+  return *extras_;
+}
+
 void FutureStateBase::set_cancel_message(std::string_view message) {
   if (message.empty()) {
-    cancel_message_.reset();
+    if (extras_) extras_->cancel_message.clear();
   } else {
-    cancel_message_ = std::make_unique<std::string>(message);
+    extras().cancel_message = message;
   }
 }
 
@@ -62,23 +67,23 @@ void FutureStateBase::check_settable() const {
 void FutureStateBase::set_exception(std::exception_ptr exception) {
   check_settable();
   if (!exception) throw std::invalid_argument("set_exception() needs an exception");
-  exception_ = std::move(exception);
-  log_traceback_ = true;
+  extras().exception = std::move(exception);
+  set_flag(kLogTraceback);
   finish(Status::finished);
 }
 
 void FutureStateBase::check_result_slow() {
   if (status_ == Status::cancelled) throw make_cancelled_error();
   if (status_ == Status::pending) throw InvalidStateError("Result is not ready.");
-  log_traceback_ = false;
-  if (exception_) std::rethrow_exception(exception_);
+  clear_flag(kLogTraceback);
+  if (extras_ && extras_->exception) std::rethrow_exception(extras_->exception);
 }
 
 std::exception_ptr FutureStateBase::exception() {
   if (status_ == Status::cancelled) throw make_cancelled_error();
   if (status_ == Status::pending) throw InvalidStateError("Exception is not set.");
-  log_traceback_ = false;
-  return exception_;
+  clear_flag(kLogTraceback);
+  return peek_exception();
 }
 
 /// A user callback: heap node with an id for remove_done_callback().
@@ -139,7 +144,9 @@ std::size_t FutureStateBase::remove_if(Drop&& drop) noexcept {
 }
 
 std::uint64_t FutureStateBase::add_done_callback(DoneCallback callback) {
-  const std::uint64_t id = next_callback_id_++;
+  // Ids count per loop, not per future: unique for the loop's lifetime, and
+  // a future does not spend 8 bytes on a counter it rarely uses.
+  const std::uint64_t id = ++loop_->done_callback_ids_;
   auto* node = new CallbackNode(id, std::move(callback));
   if (done()) {
     schedule(node);  // asyncio: a callback added to a done future runs soon
@@ -200,7 +207,7 @@ FutureStateBase::~FutureStateBase() {
   report_unretrieved_exception();
   // Only a future that never finished can still hold callbacks here.
   drop_callbacks();
-  if (!is_task_) --loop_->live_futures_;  // a task counts in live_tasks_ alone
+  if (!flag(kIsTask)) --loop_->live_futures_;  // a task counts in live_tasks_ alone
 }
 
 void FutureStateBase::drop_callbacks_slow() noexcept {

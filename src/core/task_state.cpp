@@ -12,85 +12,88 @@ namespace aiouv::detail {
 thread_local constinit std::uint32_t task_counter = 0;
 
 std::uint32_t TaskStateBase::uncancel() noexcept {
-  if (cancels_requested_ > 0) {
-    --cancels_requested_;
-    if (cancels_requested_ == 0) must_cancel_ = false;
-  }
-  return cancels_requested_;
+  if (cancelling() == 0) return 0;
+  // cancelling() > 0: the extras exist.
+  const std::uint32_t left = --extras().cancels_requested;
+  if (left == 0) clear_flag(kMustCancel);
+  return left;
 }
 
 std::string TaskStateBase::name() const {
-  return name_ ? *name_ : "Task-" + std::to_string(number_);
+  const FutureExtras* extras = extras_if_any();
+  return extras && extras->name ? *extras->name : "Task-" + std::to_string(number_);
 }
 
-void TaskStateBase::set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+void TaskStateBase::set_name(std::string name) { extras().name = std::move(name); }
 
 std::string TaskStateBase::repr() const {
   std::string text = "<Task ";
   switch (status()) {
-    case Status::pending: text += cancels_requested_ > 0 ? "cancelling" : "pending"; break;
+    case Status::pending: text += cancelling() > 0 ? "cancelling" : "pending"; break;
     case Status::cancelled: text += "cancelled"; break;
     case Status::finished: text += "finished"; break;
   }
   text += " name='" + name() + "'";
-  if (status() == Status::finished && peek_exception()) text += " exception=" + describe_exception(peek_exception());
+  const std::exception_ptr exception = peek_exception();
+  if (status() == Status::finished && exception) text += " exception=" + describe_exception(exception);
   return text + ">";
 }
 
 bool TaskStateBase::cancel(std::string_view message) {
   if (done()) return false;
-  ++cancels_requested_;
+  ++extras().cancels_requested;
   // Cancelling what we wait on wakes us with its CancelledError.
-  if (fut_waiter_ && fut_waiter_->cancel(message)) return true;
+  if (FutureStateBase* future = awaited_future(); future && future->cancel(message)) return true;
   // Otherwise the next step throws CancelledError into the coroutine.
-  must_cancel_ = true;
+  set_flag(kMustCancel);
   set_cancel_message(message);
   return true;
 }
 
 void TaskStateBase::start_eager() {
   add_ref();
-  holds_self_ = true;
+  set_flag(kHoldsSelf);
   Ref<TaskStateBase> keep(this);
   step();
 }
 
 void TaskStateBase::step() {
-  if (done() || !root_) return;
-  fut_waiter_.reset();
+  if (done() || !root_address_) return;
+  const std::coroutine_handle<> leaf = this->leaf();
+  clear_flag(kWaiting);  // asyncio: self._fut_waiter = None
   EventLoop& owner = loop();
-  if (must_cancel_) {
-    must_cancel_ = false;
-    if (!started_) {
+  if (flag(kMustCancel)) {
+    clear_flag(kMustCancel);
+    if (!flag(kStarted)) {
       // asyncio throws into a coroutine that never ran: its body does not run.
       drop_root_frame();
       mark_cancelled();
       release_self();
       return;
     }
-    cancel_on_resume_ = true;
+    set_flag(kCancelOnResume);
   }
-  started_ = true;
+  set_flag(kStarted);
   TaskStateBase* previous = owner.swap_current_task(this);
   // Debug mode names a slow step after it ends, so it keeps the task alive
   // until then, even if this step finishes it and nobody else holds it.
   if (owner.debug_) [[unlikely]] owner.last_stepped_task_ = Ref<TaskStateBase>(this);
-  leaf_.resume();
+  leaf.resume();
   // A root whose end nobody could observe has freed this task already, and
   // said so by clearing the current task (end_unobserved_root).
   if (!owner.swap_current_task(previous)) return;
-  if (root_.done()) complete();
+  if (std::coroutine_handle<>::from_address(root_address_).done()) complete();
 }
 
 void TaskStateBase::complete() {
-  cancel_on_resume_ = false;
-  std::exception_ptr error = take_root_result(root_);
+  clear_flag(kCancelOnResume);
+  std::exception_ptr error = take_root_result(std::coroutine_handle<>::from_address(root_address_));
   drop_root_frame();
   if (error) [[unlikely]] {
     complete_with_error(error);
-  } else if (must_cancel_) [[unlikely]] {
+  } else if (flag(kMustCancel)) [[unlikely]] {
     // Cancelled right before the coroutine returned (asyncio does the same).
-    must_cancel_ = false;
+    clear_flag(kMustCancel);
     mark_cancelled();
   } else {
     finish_with_value();
@@ -115,35 +118,37 @@ void TaskStateBase::suspend_on(FutureStateBase& future, TaskWaiter& waiter, std:
     throw RuntimeError("Task " + repr() + " got Future " + future.repr() + " attached to a different loop");
   }
   waiter.task = this;
+  waiter.future = &future;
+  waiter.leaf = leaf;
   future.add_waiter(waiter);
-  leaf_ = leaf;
-  fut_waiter_ = Ref<FutureStateBase>(&future);
-  if (must_cancel_ && future.cancel(cancel_message())) must_cancel_ = false;
+  waiter_ = &waiter;
+  set_flag(kWaiting);
+  if (flag(kMustCancel) && future.cancel(cancel_message())) clear_flag(kMustCancel);
 }
 
 void TaskStateBase::suspend_yield(std::coroutine_handle<> leaf) {
-  leaf_ = leaf;
+  leaf_address_ = leaf.address();
   loop().enqueue([this] { step(); });
 }
 
 void TaskStateBase::throw_cancel_on_resume() {
-  cancel_on_resume_ = false;
+  clear_flag(kCancelOnResume);
   throw make_cancelled_error();
 }
 
 void TaskStateBase::destroy_pending() {
   Ref<TaskStateBase> keep(this);
   // Out of all_tasks first, so the exception handler no longer sees it.
-  std::coroutine_handle<> root = std::exchange(root_, nullptr);
+  void* const root = std::exchange(root_address_, nullptr);
   if (root) unlink_from_loop();
   ExceptionContext context;
   context.message = "Task was destroyed but it is pending!";
   context.future = AnyFuture(this);
   context.object = repr();
   loop().call_exception_handler(context);
-  // The frame first: its awaiter unlinks from fut_waiter_, still alive.
-  if (root) root.destroy();
-  fut_waiter_.reset();
+  // The frame first: its awaiter unlinks from the future it waits on.
+  if (root) std::coroutine_handle<>::from_address(root).destroy();
+  clear_flag(kWaiting);
   drop_callbacks();  // this task will never finish; e.g. a gather waiting on it must not be kept alive
   release_self();
 }

@@ -3,7 +3,6 @@
 #include <aiouv/detail/io_resource.hpp>
 #include <aiouv/log.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -197,7 +196,7 @@ void EventLoop::close() {
   // Callbacks first: they hold the entries that would run due timers.
   ready_.clear();
   timers_.clear();
-  while (tasks_head_) tasks_head_->destroy_pending();
+  while (detail::TaskStateBase* task = tasks_.first()) task->destroy_pending();
   // Then what is still open: transports, servers, lookups. Each closes its
   // handles and cancels its requests without calling user code.
   signal_handlers_.clear();  // their watchers are closed with the rest
@@ -519,11 +518,11 @@ AnyTask current_task(EventLoop* loop) {
 std::vector<AnyTask> all_tasks(EventLoop* loop) {
   EventLoop& target = loop ? *loop : get_running_loop();
   std::vector<AnyTask> tasks;
-  for (detail::TaskStateBase* t = target.tasks_head_; t; t = t->next_task) {
-    if (!t->done()) tasks.emplace_back(t);
-  }
-  // Newest first in the list; asyncio gives creation order.
-  std::reverse(tasks.begin(), tasks.end());
+  tasks.reserve(target.tasks_.size());
+  // Creation order, as asyncio gives.
+  target.tasks_.for_each([&tasks](detail::TaskStateBase* task) {
+    if (!task->done()) tasks.emplace_back(task);
+  });
   return tasks;
 }
 

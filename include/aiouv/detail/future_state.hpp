@@ -1,6 +1,7 @@
 #ifndef AIOUV_DETAIL_FUTURE_STATE_HPP_INCLUDED
 #define AIOUV_DETAIL_FUTURE_STATE_HPP_INCLUDED
 
+#include <coroutine>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -22,6 +23,7 @@ class EventLoop;
 namespace aiouv::detail {
 
 class TaskStateBase;
+class FutureStateBase;
 
 /// A node of a future's done-callback list. Task wake-ups (TaskWaiter) live
 /// inside the awaiter, in the suspended coroutine frame, so awaiting a
@@ -34,10 +36,14 @@ struct CallbackLink {
   bool linked = false;  // waiters only: in a pending future's list
 };
 
-/// The wake-up of a task suspended on a future.
+/// The wake-up of a task suspended on a future. While the task waits, it
+/// keeps a pointer to this waiter instead of the future and the coroutine
+/// to resume, which keeps a task state within one cache line.
 struct TaskWaiter : CallbackLink {
   TaskWaiter() noexcept : CallbackLink(Kind::waiter) {}
   TaskStateBase* task = nullptr;
+  FutureStateBase* future = nullptr;  // what the task waits on
+  std::coroutine_handle<> leaf;       // the coroutine to resume
 };
 
 /// Where a future keeps its value; empty for void.
@@ -47,6 +53,16 @@ struct ResultSlot {
 };
 template <>
 struct ResultSlot<void> {};
+
+/// The rarely used part of a future's state, made on first use: a task
+/// that is never named, cancelled or failed does without it, so its hot
+/// state fits one cache line.
+struct FutureExtras : PoolAllocated {
+  std::exception_ptr exception;
+  std::string cancel_message;        // empty: none
+  std::optional<std::string> name;   // tasks: set_name()
+  std::uint32_t cancels_requested = 0;  // tasks: cancelling()
+};
 
 /// The untyped part of asyncio.Future: state machine, exception, done
 /// callbacks. Loop-thread only; reference counted by Future/Task handles,
@@ -61,6 +77,7 @@ class FutureStateBase : public PoolAllocated {
   using DoneCallback = SmallFunction<void(FutureStateBase&)>;
 
   // Inline (detail/state_lifetime.hpp): every create_task makes one.
+  // `slot` lies within the most derived object, less than 256 bytes in.
   inline FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept;
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
@@ -72,11 +89,11 @@ class FutureStateBase : public PoolAllocated {
   }
 
   EventLoop& loop() const noexcept { return *loop_; }
-  bool is_task() const noexcept { return is_task_; }
+  bool is_task() const noexcept { return flag(kIsTask); }
   Status status() const noexcept { return status_; }
   bool done() const noexcept { return status_ != Status::pending; }
   bool cancelled() const noexcept { return status_ == Status::cancelled; }
-  void* slot() const noexcept { return slot_; }
+  void* slot() const noexcept { return const_cast<char*>(reinterpret_cast<const char*>(this)) + slot_offset_; }
 
   /// asyncio Future.cancel: false if already done. Task overrides it.
   virtual bool cancel(std::string_view message);
@@ -92,8 +109,9 @@ class FutureStateBase : public PoolAllocated {
   /// asyncio Future.result() minus the value: throws CancelledError,
   /// InvalidStateError("Result is not ready.") or the stored exception.
   void check_result() {
-    if (status_ == Status::finished && !exception_) [[likely]] {
-      log_traceback_ = false;
+    // Without extras there is no exception (nor cancel message) to look at.
+    if (status_ == Status::finished && !extras_) [[likely]] {
+      clear_flag(kLogTraceback);
       return;
     }
     check_result_slow();
@@ -101,7 +119,7 @@ class FutureStateBase : public PoolAllocated {
   /// asyncio Future.exception().
   std::exception_ptr exception();
   /// The stored exception without marking it retrieved (nullptr if none).
-  const std::exception_ptr& peek_exception() const noexcept { return exception_; }
+  std::exception_ptr peek_exception() const noexcept { return extras_ ? extras_->exception : nullptr; }
 
   std::uint64_t add_done_callback(DoneCallback callback);
   std::size_t remove_done_callback(std::uint64_t id);
@@ -115,11 +133,25 @@ class FutureStateBase : public PoolAllocated {
   /// hot path (a stream reader waiting for data) reuse one future instead
   /// of making one per wait. False (and nothing changes) otherwise.
   bool try_reset() noexcept {
-    if (refs_ != 1 || status_ == Status::pending || exception_ || last_callback_ || is_task_) return false;
+    if (refs_ != 1 || status_ == Status::pending || last_callback_ || flag(kIsTask)) return false;
+    if (extras_ && extras_->exception) return false;
     status_ = Status::pending;
-    cancel_message_.reset();
+    extras_.reset();  // only a cancel message can be in it
     return true;
   }
+
+  /// One bit each, in one byte: a task state has no room for a byte each.
+  /// The task's own flags are here too (see TaskStateBase for their use).
+  enum StateFlag : std::uint8_t {
+    kIsTask = 1,
+    kLogTraceback = 2,  // an exception nobody retrieved yet
+    kMustCancel = 4,
+    kCancelOnResume = 8,
+    kStarted = 16,
+    kHoldsSelf = 32,
+    kWaiting = 64,
+  };
+  bool flag(StateFlag bit) const noexcept { return (flags_ & bit) != 0; }
 
   /// asyncio's repr, e.g. "<Future pending>" or "<Task finished name='Task-1'>".
   virtual std::string repr() const;
@@ -129,6 +161,11 @@ class FutureStateBase : public PoolAllocated {
   void check_result_slow();
 
  protected:
+  void set_flag(StateFlag bit) noexcept { flags_ = static_cast<std::uint8_t>(flags_ | bit); }
+  void clear_flag(StateFlag bit) noexcept { flags_ = static_cast<std::uint8_t>(flags_ & ~bit); }
+  /// True if every bit of `mask` is set as in `value`.
+  bool flags_are(std::uint8_t mask, std::uint8_t value) const noexcept { return (flags_ & mask) == value; }
+
   /// Moves to a final state and schedules the done callbacks.
   void finish(Status status) {
     status_ = status;
@@ -140,10 +177,13 @@ class FutureStateBase : public PoolAllocated {
   /// Cancels without touching the stored cancel message.
   void mark_cancelled() { finish(Status::cancelled); }
   void set_cancel_message(std::string_view message);
-  bool has_cancel_message() const noexcept { return cancel_message_ != nullptr; }
   std::string_view cancel_message() const noexcept {
-    return cancel_message_ ? std::string_view(*cancel_message_) : std::string_view();
+    return extras_ ? std::string_view(extras_->cancel_message) : std::string_view();
   }
+  /// The extras, made now if need be (may throw bad_alloc).
+  FutureExtras& extras();
+  /// The extras if made, else null.
+  const FutureExtras* extras_if_any() const noexcept { return extras_.get(); }
   /// Frees the callbacks of a future that will never finish (a pending task
   /// destroyed at close): they would only keep other objects alive.
   void drop_callbacks() noexcept {
@@ -152,7 +192,7 @@ class FutureStateBase : public PoolAllocated {
   /// Reports "... exception was never retrieved" if nobody looked at the
   /// exception. The most derived destructor calls it, so repr() is right.
   void report_unretrieved_exception() noexcept {
-    if (log_traceback_) [[unlikely]] report_unretrieved_exception_slow();
+    if (flag(kLogTraceback)) [[unlikely]] report_unretrieved_exception_slow();
   }
 
  private:
@@ -169,18 +209,18 @@ class FutureStateBase : public PoolAllocated {
   void drop_callbacks_slow() noexcept;
   void report_unretrieved_exception_slow() noexcept;
 
+  // 40 bytes with the vtable pointer; a task adds 24 and fits 64.
   EventLoop* loop_;
-  void* slot_;
   std::uint32_t refs_ = 0;
   Status status_ = Status::pending;
-  bool is_task_;
-  bool log_traceback_ = false;  // an exception nobody retrieved yet
-  std::uint32_t next_callback_id_ = 1;
-  std::exception_ptr exception_;
-  std::unique_ptr<std::string> cancel_message_;
+  std::uint8_t slot_offset_;  // where the derived class keeps the value
+  std::uint8_t flags_;        // StateFlag bits
+
+ private:
   // Circular list in registration order: last_callback_->next is the
   // first. One pointer instead of head and tail keeps states small.
   CallbackLink* last_callback_ = nullptr;
+  std::unique_ptr<FutureExtras> extras_;
 };
 
 /// A plain future's state: the base plus a slot for T.
@@ -188,7 +228,8 @@ template <class T>
 class FutureState final : public FutureStateBase {
  public:
   explicit FutureState(EventLoop& loop) noexcept : FutureStateBase(loop, &slot_, false) {}
-  ResultSlot<T> slot_;
+  [[no_unique_address]] ResultSlot<T> slot_;  // no room for void
+  static_assert(alignof(ResultSlot<T>) <= 128, "the slot must lie within 256 bytes of the state");
 };
 
 }  // namespace aiouv::detail

@@ -16,16 +16,26 @@
 namespace aiouv::detail {
 
 inline FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept
-    : loop_(&loop), slot_(slot), is_task_(is_task) {
+    : loop_(&loop),
+      slot_offset_(static_cast<std::uint8_t>(static_cast<char*>(slot) - reinterpret_cast<char*>(this))),
+      flags_(is_task ? kIsTask : 0) {
   // A task counts in live_tasks_ only (one counter to keep, not two).
   if (!is_task) ++loop.live_futures_;
 }
 
 inline TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
                                     CoroPromiseBase& promise)
-    : FutureStateBase(loop, slot, true), root_(root), leaf_(root), number_(++task_counter) {
+    : FutureStateBase(loop, slot, true),
+      number_(++task_counter),
+      root_address_(root.address()),
+      leaf_address_(root.address()) {
+  try {
+    link_into_loop();
+  } catch (...) {
+    root.destroy();  // create_task released it to us
+    throw;
+  }
   promise.task = this;
-  link_into_loop();
 }
 
 inline TaskStateBase::~TaskStateBase() {
@@ -33,51 +43,38 @@ inline TaskStateBase::~TaskStateBase() {
   // Only a task that never started still has its frame, and is still in
   // all_tasks: every path that drops the frame also unlinks
   // (drop_root_frame, destroy_pending).
-  if (root_) [[unlikely]] {
-    root_.destroy();
+  if (root_address_) [[unlikely]] {
+    std::coroutine_handle<>::from_address(root_address_).destroy();
     unlink_from_loop();
   }
   --loop().live_tasks_;
 }
 
-// all_tasks() is an intrusive list through the task states, so registering
-// costs two pointer writes and no allocation.
-inline void TaskStateBase::link_into_loop() noexcept {
+// Registering costs a store into the loop's ring (no allocation once the
+// ring has grown to the number of tasks in flight).
+inline void TaskStateBase::link_into_loop() {
   EventLoop& owner = loop();
-  next_task = owner.tasks_head_;
-  if (next_task) next_task->prev_task = this;
-  owner.tasks_head_ = this;
+  registry_seq = owner.tasks_.add(this);
   ++owner.live_tasks_;
 }
 
-inline void TaskStateBase::unlink_from_loop() noexcept {
-  // Read both links first: the stores below could alias them otherwise.
-  TaskStateBase* const prev = prev_task;
-  TaskStateBase* const next = next_task;
-  if (prev) {
-    prev->next_task = next;
-  } else {
-    loop().tasks_head_ = next;
-  }
-  if (next) next->prev_task = prev;
-  // prev_task and next_task keep stale values: a task leaves all_tasks once,
-  // for good, and nothing reads them after.
-}
+// A task leaves the registry once, for good.
+inline void TaskStateBase::unlink_from_loop() noexcept { loop().tasks_.remove(registry_seq); }
 
 inline void TaskStateBase::release_self() noexcept {
-  if (holds_self_) {
-    holds_self_ = false;
+  if (flag(kHoldsSelf)) {
+    clear_flag(kHoldsSelf);
     release();
   }
 }
 
 inline void TaskStateBase::drop_root_frame() noexcept {
-  std::exchange(root_, nullptr).destroy();
+  std::coroutine_handle<>::from_address(std::exchange(root_address_, nullptr)).destroy();
   unlink_from_loop();
 }
 
 inline void TaskStateBase::leave_loop_at_end() noexcept {
-  root_ = nullptr;
+  root_address_ = nullptr;
   unlink_from_loop();
   loop().current_task_ = nullptr;
 }
@@ -91,7 +88,7 @@ inline void TaskStateBase::forget_in_ledger() noexcept {
 
 inline void TaskStateBase::start_soon() {
   add_ref();
-  holds_self_ = true;
+  set_flag(kHoldsSelf);
   // A raw pointer is enough: the self reference keeps us alive until the
   // step that completes us, and close() drops queued steps before it
   // destroys pending tasks. Every caller has checked that the loop is open.

@@ -3,8 +3,6 @@
 
 #include <coroutine>
 #include <cstdint>
-#include <memory>
-#include <string>
 
 #include <aiouv/detail/coro_promise.hpp>
 #include <aiouv/detail/future_state.hpp>
@@ -13,11 +11,18 @@ namespace aiouv::detail {
 
 /// asyncio.Task minus the value type.
 ///
-/// Invariant (as in CPython's tasks.py): while the task is pending, either
-/// fut_waiter_ is set and no step is scheduled (we wait for that future), or
-/// fut_waiter_ is empty and exactly one step is scheduled or running.
-/// A pending task holds a reference to itself, so dropping every Task handle
-/// does not destroy it (fire and forget is safe); finishing releases it.
+/// Invariant (as in CPython's tasks.py, where kWaiting is `_fut_waiter is
+/// not None`): while the task is pending, either it is kWaiting on a future
+/// and no step is scheduled, or it is not and exactly one step is scheduled
+/// or running. A pending task holds a reference to itself, so dropping every
+/// Task handle does not destroy it (fire and forget is safe); finishing
+/// releases it.
+///
+/// Layout: the state of a Task<void> is one 64-byte cache line (a test
+/// checks it). Names, cancel messages, cancel counts and exceptions live in
+/// FutureExtras, made on first use; the flags share a byte of the base; and
+/// a waiting task keeps only a pointer to its TaskWaiter, which knows both
+/// the future and the coroutine to resume.
 class TaskStateBase : public FutureStateBase {
  public:
   // Inline (detail/state_lifetime.hpp): every create_task runs both.
@@ -25,7 +30,10 @@ class TaskStateBase : public FutureStateBase {
   inline ~TaskStateBase() override;
 
   bool cancel(std::string_view message) override;
-  std::uint32_t cancelling() const noexcept { return cancels_requested_; }
+  std::uint32_t cancelling() const noexcept {
+    const FutureExtras* extras = extras_if_any();
+    return extras ? extras->cancels_requested : 0;
+  }
   std::uint32_t uncancel() noexcept;
 
   std::string name() const;
@@ -48,7 +56,7 @@ class TaskStateBase : public FutureStateBase {
   /// Called by awaiters from await_resume: throws CancelledError if this step
   /// was scheduled to deliver a cancellation.
   void throw_if_cancelled_on_resume() {
-    if (cancel_on_resume_) [[unlikely]] throw_cancel_on_resume();
+    if (flag(kCancelOnResume)) [[unlikely]] throw_cancel_on_resume();
   }
 
   /// Loop close: destroys the frame of a task that never finished and
@@ -63,9 +71,8 @@ class TaskStateBase : public FutureStateBase {
   /// the result as usual (complete()).
   virtual bool end_unobserved_root() noexcept = 0;
 
-  // Intrusive links of the loop's all_tasks list.
-  TaskStateBase* prev_task = nullptr;
-  TaskStateBase* next_task = nullptr;
+  /// Where the loop's TaskRegistry keeps this task (it renumbers tasks).
+  std::uint32_t registry_seq;
 
  protected:
   /// Moves the root coroutine's value into the slot; returns its exception
@@ -79,9 +86,11 @@ class TaskStateBase : public FutureStateBase {
   /// True if nothing but the task's own reference could ever see it finish:
   /// no handle, no done callback, no cancellation pending. Most
   /// fire-and-forget tasks end this way.
-  bool unobserved() const noexcept { return holds_self_ && !must_cancel_ && sole_reference_without_callbacks(); }
+  bool unobserved() const noexcept {
+    return flags_are(kHoldsSelf | kMustCancel, kHoldsSelf) && sole_reference_without_callbacks();
+  }
   /// The root coroutine's frame (null once it is destroyed).
-  void* root_address() const noexcept { return root_.address(); }
+  void* root_address() const noexcept { return root_address_; }
   /// Destroys the root coroutine's frame and leaves all_tasks: the end of
   /// every observed task that ran or was cancelled before its first step.
   inline void drop_root_frame() noexcept;
@@ -90,30 +99,33 @@ class TaskStateBase : public FutureStateBase {
   inline void leave_loop_at_end() noexcept;
   /// True while step() runs this task (the only place a root may end).
   inline bool in_own_step() const noexcept;
-  /// After leave_loop_at_end(): true if no member owns anything (no name,
-  /// cancel message or future waited on), so freeing the storage without
-  /// the destructors loses nothing.
-  bool bare() const noexcept { return !name_ && !fut_waiter_ && !has_cancel_message(); }
+  /// After leave_loop_at_end(): true if no member owns anything (no extras,
+  /// no future waited on), so freeing the storage without the destructors
+  /// loses nothing.
+  bool bare() const noexcept { return !extras_if_any() && !flag(kWaiting); }
   /// What the destructors would tell the loop's leak ledger.
   inline void forget_in_ledger() noexcept;
 
  private:
   void complete_with_error(const std::exception_ptr& error);
   inline void release_self() noexcept;
-  inline void link_into_loop() noexcept;
+  inline void link_into_loop();
   inline void unlink_from_loop() noexcept;
   [[noreturn]] void throw_cancel_on_resume();
 
-  std::coroutine_handle<> root_;
-  std::coroutine_handle<> leaf_;  // the innermost suspended coroutine
-  Ref<FutureStateBase> fut_waiter_;
-  std::unique_ptr<std::string> name_;
+  /// The coroutine the next step resumes.
+  std::coroutine_handle<> leaf() const noexcept {
+    return flag(kWaiting) ? waiter_->leaf : std::coroutine_handle<>::from_address(leaf_address_);
+  }
+  /// The future waited on, or null.
+  FutureStateBase* awaited_future() const noexcept { return flag(kWaiting) ? waiter_->future : nullptr; }
+
   std::uint32_t number_;  // "Task-N"
-  std::uint32_t cancels_requested_ = 0;
-  bool must_cancel_ = false;
-  bool cancel_on_resume_ = false;
-  bool started_ = false;
-  bool holds_self_ = false;
+  void* root_address_;    // the root coroutine's frame; null once destroyed
+  union {
+    void* leaf_address_;  // not kWaiting: the innermost suspended coroutine
+    TaskWaiter* waiter_;  // kWaiting: it knows that coroutine and the future
+  };
 };
 
 /// Task names count per thread ("Task-N").
@@ -129,7 +141,6 @@ class ScopedWaiter : public TaskWaiter {
   ~ScopedWaiter() {
     if (linked && future) future->remove_waiter(*this);
   }
-  FutureStateBase* future = nullptr;
 };
 
 /// A task state for Coro<T>::promise_type (P) producing T.
@@ -138,8 +149,9 @@ class TaskState final : public TaskStateBase {
  public:
   TaskState(EventLoop& loop, std::coroutine_handle<Promise> root)
       : TaskStateBase(loop, &slot_, root, root.promise()) {}
-  // Takes no room for void: a Task<void> state stays within two cache lines.
+  // Takes no room for void: a Task<void> state is one cache line.
   [[no_unique_address]] ResultSlot<T> slot_;
+  static_assert(alignof(ResultSlot<T>) <= 128, "the slot must lie within 256 bytes of the state");
 
   bool end_unobserved_root() noexcept override {
     Promise& promise = std::coroutine_handle<Promise>::from_address(root_address()).promise();

@@ -1,0 +1,47 @@
+// The slow paths of the loop's task registry.
+#include <aiouv/detail/task_registry.hpp>
+#include <aiouv/events.hpp>
+
+#include <new>
+
+namespace aiouv::detail {
+
+void TaskRegistry::grow() {
+  constexpr std::uint32_t kFirstCapacity = 64;
+  constexpr std::uint32_t kMaxCapacity = std::uint32_t{1} << 31;  // sequence numbers are 32 bits
+  if (capacity_ == kMaxCapacity) throw std::bad_alloc();
+  const std::uint32_t capacity = capacity_ ? capacity_ * 2 : kFirstCapacity;
+  const std::uint32_t mask = capacity - 1;
+  auto slots = std::make_unique<TaskStateBase*[]>(capacity);
+  // Sequence numbers stay: each task moves to its slot in the larger ring.
+  for (std::uint32_t seq = begin_; seq != end_; ++seq) slots[seq & mask] = slots_[seq & mask_];
+  slots_ = std::move(slots);
+  capacity_ = capacity;
+  mask_ = mask;
+}
+
+void TaskRegistry::skip_blanks_at_begin() noexcept {
+  while (begin_ != end_ && !slots_[begin_ & mask_]) ++begin_;
+}
+
+void TaskRegistry::skip_blanks_at_end() noexcept {
+  // begin_ holds a task, so this stops there at the latest.
+  while (!slots_[(end_ - 1) & mask_]) --end_;
+}
+
+void TaskRegistry::compact() noexcept {
+  std::uint32_t kept = begin_;
+  for (std::uint32_t seq = begin_; seq != end_; ++seq) {
+    TaskStateBase* task = slots_[seq & mask_];
+    if (!task) continue;
+    if (seq != kept) {
+      slots_[kept & mask_] = task;
+      slots_[seq & mask_] = nullptr;
+      task->registry_seq = kept;
+    }
+    ++kept;
+  }
+  end_ = kept;
+}
+
+}  // namespace aiouv::detail

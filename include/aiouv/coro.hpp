@@ -32,6 +32,7 @@ class [[nodiscard]] Coro {
     Coro get_return_object() noexcept {
       return Coro(std::coroutine_handle<promise_type>::from_promise(*this));
     }
+    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {this}; }
   };
   using handle_type = std::coroutine_handle<promise_type>;
   using value_type = T;
@@ -102,6 +103,10 @@ class [[nodiscard]] Coro {
     }
     return std::exchange(handle_, nullptr);
   }
+  /// True if this Coro owns a frame (internal: create_task's fast path,
+  /// which then takes it with release_frame()).
+  bool has_frame() const noexcept { return static_cast<bool>(handle_); }
+  handle_type release_frame() noexcept { return std::exchange(handle_, nullptr); }
 
  private:
   explicit Coro(handle_type handle) noexcept : handle_(handle) {}

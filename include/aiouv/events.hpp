@@ -513,7 +513,10 @@ class EventLoop {
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string name);
   /// Sets (or with nullptr, removes) the task factory.
-  void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
+  void set_task_factory(TaskFactory factory) {
+    task_factory_ = std::move(factory);
+    update_slow_path_flags();
+  }
   /// The task factory; empty if none is set.
   const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
 
@@ -535,7 +538,7 @@ class EventLoop {
   /// are logged as warnings; call_soon from a foreign thread throws.
   void set_debug(bool enabled) noexcept {
     debug_ = enabled;
-    closed_or_debug_ = closed_ || debug_;
+    update_slow_path_flags();
   }
   /// True in debug mode.
   bool get_debug() const noexcept { return debug_; }
@@ -550,7 +553,7 @@ class EventLoop {
 
  private:
   /// create_task(coro) when anything is unusual (closed loop, debug mode,
-  /// an empty coroutine, a task factory): the named form, which checks and
+  /// a ready or empty coroutine, a task factory): the named form, which checks and
   /// reports. Apart, so the common path builds no string and keeps no frame.
   template <class T>
   Task<T> create_task_unusual(Coro<T>& coro);
@@ -653,6 +656,8 @@ class EventLoop {
     return std::exchange(current_task_, task);
   }
   void start_task(AnyTask& task);
+  /// all_tasks(): the pending tasks in creation order.
+  std::vector<AnyTask> unfinished_tasks() const;
   template <class T>
   T run_until_done(Future<T>& future, bool move_result);
 
@@ -662,7 +667,14 @@ class EventLoop {
   bool stopping_ = false;
   bool closed_ = false;
   bool debug_ = false;
+  // One test each on the hot paths (check_open, create_task); kept by
+  // update_slow_path_flags().
   bool closed_or_debug_ = false;
+  bool create_task_slow_ = false;  // closed, debug or a task factory
+  void update_slow_path_flags() noexcept {
+    closed_or_debug_ = closed_ || debug_;
+    create_task_slow_ = closed_or_debug_ || static_cast<bool>(task_factory_);
+  }
   // Why the ready queue will be drained without libuv blocking in poll:
   static constexpr std::uint8_t kIdleStarted = 1;  // the idle handle runs
   static constexpr std::uint8_t kCheckDrains = 2;  // see detail::drain_after_poll()
@@ -679,7 +691,7 @@ class EventLoop {
   detail::LoopCore* core_ = nullptr;  // libuv handles; freed by their close callbacks
 
   detail::TaskStateBase* current_task_ = nullptr;
-  detail::TaskRegistry tasks_;  // unfinished tasks, for all_tasks() and close()
+  detail::TaskRegistry tasks_;  // tasks that have suspended (see TaskStateBase), for all_tasks() and close()
   detail::Ref<detail::TaskStateBase> last_stepped_task_;  // debug mode: the task a step ran, to name it
   std::size_t live_futures_ = 0;  // plain futures: a task counts in live_tasks_ only
   std::size_t live_tasks_ = 0;

@@ -72,7 +72,7 @@ class Task : public Future<T>, public detail::TaskMethods<Task<T>> {
 /// The task running on `loop` (default: the running loop), or an empty
 /// AnyTask. RuntimeError("no running event loop") without a loop.
 AnyTask current_task(EventLoop* loop = nullptr);
-/// The loop's tasks that are not done yet.
+/// The loop's tasks that are not done yet, oldest first (asyncio gives a set).
 std::vector<AnyTask> all_tasks(EventLoop* loop = nullptr);
 
 /// Schedules `coro` as a task on the running loop.
@@ -146,10 +146,13 @@ Coro<std::decay_t<T>> sleep(std::chrono::duration<Rep, Period> delay, T value) {
 // paths need.
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro) {
-  if (closed_or_debug_ || !coro || task_factory_) [[unlikely]] return create_task_unusual(coro);
-  auto* state = new detail::TaskState<T, typename Coro<T>::promise_type>(*this, coro.release());
+  if (create_task_slow_ || !coro.has_frame()) [[unlikely]] return create_task_unusual(coro);
+  auto* state = new detail::TaskState<T, typename Coro<T>::promise_type>(*this, coro.release_frame());
+  // The handle before the queue's slow paths: the compiler folds its
+  // reference into the constructor's stores.
+  Task<T> task(state);
   state->start_soon();
-  return Task<T>(state);
+  return task;
 }
 
 template <class T>
@@ -164,12 +167,17 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
   if (!coro) throw RuntimeError("cannot reuse already awaited coroutine");
   auto* state = new detail::TaskState<T, Promise>(*this, coro.release());
   Task<T> task(state);
-  if (!name.empty()) state->set_name(std::move(name));
-  if (task_factory_) {
-    AnyTask any = task;
-    start_task(any);
-  } else {
-    state->start_soon();
+  try {
+    if (!name.empty()) state->set_name(std::move(name));
+    if (task_factory_) {
+      AnyTask any = task;
+      start_task(any);
+    } else {
+      state->start_soon();
+    }
+  } catch (...) {
+    state->abandon();  // never started: our handle is the last reference
+    throw;
   }
   return task;
 }

@@ -195,7 +195,7 @@ void FutureStateBase::schedule(CallbackLink* link) {
     // A raw pointer is safe: a pending task keeps itself alive, and close()
     // drops queued steps before it destroys pending tasks.
     TaskStateBase* task = waiter->task;
-    loop_->enqueue([task] { task->step(); });
+    loop_->enqueue(TaskStep{task});
     return;
   }
   RunCallback run(this, static_cast<CallbackNode*>(link));

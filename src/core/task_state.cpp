@@ -50,15 +50,32 @@ bool TaskStateBase::cancel(std::string_view message) {
   return true;
 }
 
+void TaskStateBase::remove_from_registry() noexcept {
+  clear_flag(kRegistered);
+  loop().tasks_.remove(registry_seq);
+}
+
 void TaskStateBase::start_eager() {
-  add_ref();
-  set_flag(kHoldsSelf);
+  // The task whose step makes this one is not found through the ready queue
+  // any more, nor as the current task while this one runs.
+  EventLoop& owner = loop();
+  TaskStateBase* const parent = owner.swap_current_task(nullptr);
+  if (parent) parent->join_registry();
   Ref<TaskStateBase> keep(this);
+  // step() runs with no current task and leaves none; the parent's step
+  // goes on afterwards, even if this one throws.
+  struct RestoreParent {
+    EventLoop& owner;
+    TaskStateBase* parent;
+    ~RestoreParent() { owner.current_task_ = parent; }
+  } restore{owner, parent};
   step();
 }
 
 void TaskStateBase::step() {
-  if (done() || !root_address_) return;
+  // Steps do not nest (an eager start clears the current task first), so
+  // there is no previous current task to put back.
+  if (done()) return;  // a pending task has its frame: close() drops steps first
   const std::coroutine_handle<> leaf = this->leaf();
   clear_flag(kWaiting);  // asyncio: self._fut_waiter = None
   EventLoop& owner = loop();
@@ -74,14 +91,15 @@ void TaskStateBase::step() {
     set_flag(kCancelOnResume);
   }
   set_flag(kStarted);
-  TaskStateBase* previous = owner.swap_current_task(this);
+  owner.current_task_ = this;
   // Debug mode names a slow step after it ends, so it keeps the task alive
   // until then, even if this step finishes it and nobody else holds it.
   if (owner.debug_) [[unlikely]] owner.last_stepped_task_ = Ref<TaskStateBase>(this);
   leaf.resume();
   // A root whose end nobody could observe has freed this task already, and
   // said so by clearing the current task (end_unobserved_root).
-  if (!owner.swap_current_task(previous)) return;
+  if (!owner.current_task_) return;
+  owner.current_task_ = nullptr;
   if (std::coroutine_handle<>::from_address(root_address_).done()) complete();
 }
 
@@ -117,6 +135,7 @@ void TaskStateBase::suspend_on(FutureStateBase& future, TaskWaiter& waiter, std:
   if (&future.loop() != &loop()) {
     throw RuntimeError("Task " + repr() + " got Future " + future.repr() + " attached to a different loop");
   }
+  join_registry();  // first, so that bad_alloc changes nothing
   waiter.task = this;
   waiter.future = &future;
   waiter.leaf = leaf;
@@ -127,8 +146,9 @@ void TaskStateBase::suspend_on(FutureStateBase& future, TaskWaiter& waiter, std:
 }
 
 void TaskStateBase::suspend_yield(std::coroutine_handle<> leaf) {
+  join_registry();
   leaf_address_ = leaf.address();
-  loop().enqueue([this] { step(); });
+  loop().enqueue(TaskStep{this});
 }
 
 void TaskStateBase::throw_cancel_on_resume() {
@@ -140,7 +160,7 @@ void TaskStateBase::destroy_pending() {
   Ref<TaskStateBase> keep(this);
   // Out of all_tasks first, so the exception handler no longer sees it.
   void* const root = std::exchange(root_address_, nullptr);
-  if (root) unlink_from_loop();
+  if (root) leave_registry();
   ExceptionContext context;
   context.message = "Task was destroyed but it is pending!";
   context.future = AnyFuture(this);

@@ -3,6 +3,7 @@
 #include <aiouv/detail/io_resource.hpp>
 #include <aiouv/log.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -182,7 +183,7 @@ void EventLoop::close() {
   if (closed_) return;
   if (debug_) logger()->debug("Close event loop");
   closed_ = true;
-  closed_or_debug_ = true;
+  update_slow_path_flags();
 
   std::vector<detail::ThreadsafeCall*> dropped;
   {
@@ -193,9 +194,17 @@ void EventLoop::close() {
   for (detail::ThreadsafeCall* call : dropped) call->release();
 
   last_stepped_task_.reset();
+  // Listed before the callbacks go: the first step of a task that never
+  // ran is one of them.
+  std::vector<AnyTask> pending = unfinished_tasks();
   // Callbacks first: they hold the entries that would run due timers.
   ready_.clear();
   timers_.clear();
+  // Oldest first, as asyncio's run() cancels them; the handles keep each
+  // task alive until all are reported, whatever their frames release.
+  for (const AnyTask& task : pending) static_cast<detail::TaskStateBase*>(task.state())->destroy_pending();
+  pending.clear();
+  // Nothing joins the registry while frames are destroyed; be sure anyway.
   while (detail::TaskStateBase* task = tasks_.first()) task->destroy_pending();
   // Then what is still open: transports, servers, lookups. Each closes its
   // handles and cancels its requests without calling user code.
@@ -498,6 +507,8 @@ void EventLoop::unlink_io(detail::IoResource* resource) noexcept {
 }
 
 void EventLoop::start_task(AnyTask& task) {
+  // The factory may call all_tasks(): as in asyncio, the task is in it.
+  static_cast<detail::TaskStateBase*>(task.state())->join_registry();
   const TaskStart mode = task_factory_(*this, task);
   check_open();  // the factory may have closed the loop
   auto* state = static_cast<detail::TaskStateBase*>(task.state());
@@ -517,12 +528,29 @@ AnyTask current_task(EventLoop* loop) {
 
 std::vector<AnyTask> all_tasks(EventLoop* loop) {
   EventLoop& target = loop ? *loop : get_running_loop();
-  std::vector<AnyTask> tasks;
-  tasks.reserve(target.tasks_.size());
-  // Creation order, as asyncio gives.
-  target.tasks_.for_each([&tasks](detail::TaskStateBase* task) {
-    if (!task->done()) tasks.emplace_back(task);
+  return target.unfinished_tasks();
+}
+
+std::vector<AnyTask> EventLoop::unfinished_tasks() const {
+  using detail::TaskStateBase;
+  // The registry holds the tasks that have suspended; see TaskStateBase for
+  // where the others are.
+  std::vector<TaskStateBase*> found;
+  found.reserve(tasks_.size() + 1);
+  tasks_.for_each([&found](TaskStateBase* task) {
+    if (!task->done()) found.push_back(task);
   });
+  if (current_task_ && !current_task_->flag(TaskStateBase::kRegistered)) found.push_back(current_task_);
+  ready_.for_each([&found](const detail::Callback& callback) {
+    const detail::TaskStep* step = callback.target<detail::TaskStep>();
+    if (step && !step->task->flag(TaskStateBase::kRegistered) && !step->task->done()) found.push_back(step->task);
+  });
+  // Creation order, oldest first.
+  std::sort(found.begin(), found.end(),
+            [](const TaskStateBase* a, const TaskStateBase* b) { return a->age() > b->age(); });
+  std::vector<AnyTask> tasks;
+  tasks.reserve(found.size());
+  for (TaskStateBase* task : found) tasks.emplace_back(task);
   return tasks;
 }
 

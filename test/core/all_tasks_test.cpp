@@ -1,6 +1,7 @@
 // all_tasks() and close() over many tasks that end in any order: the loop's
 // task registry keeps creation order through its ring's end moves and its
-// squeezes, and close() still finds every pending task. Also the layout
+// squeezes, and close() still finds every pending task, also those that
+// never suspended and so never joined the registry. Also the layout
 // promise that makes tasks cheap: a Task<void> state is one cache line.
 #include "support/loop_test.hpp"
 
@@ -125,6 +126,105 @@ TEST_F(AllTasks, CloseReportsEveryPendingTaskOldestFirst) {
   for (std::size_t k = 0; k < reported.size(); ++k) {
     EXPECT_EQ(reported[k].message, "Task was destroyed but it is pending!");
     EXPECT_NE(reported[k].object.find("name='" + task_name("t", 3 * k) + "'"), std::string::npos)
+        << reported[k].object;
+  }
+  reported.clear();
+}
+
+// A task joins the registry only when it first suspends; the tests below
+// cover where all_tasks() and close() find it before that.
+
+TEST_F(AllTasks, TasksWhoseFirstStepIsQueuedAreListed) {
+  auto quick = []() -> Coro<void> { co_return; };
+  Task<void> a = loop.create_task(quick(), "a");
+  Task<void> b = loop.create_task(quick(), "b");
+  EXPECT_EQ(names_of_all_tasks(loop), (std::vector<std::string>{"a", "b"}));
+  b.cancel();  // still pending until its first step runs
+  EXPECT_EQ(names_of_all_tasks(loop), (std::vector<std::string>{"a", "b"}));
+  run_one_iteration(loop);
+  EXPECT_TRUE(a.done());
+  EXPECT_TRUE(b.cancelled());
+  EXPECT_TRUE(all_tasks(&loop).empty());
+}
+
+TEST_F(AllTasks, AFirstStepSeesItsOwnTaskAndTheQueuedOnes) {
+  std::vector<std::string> seen;
+  auto look = [](std::vector<std::string>* out) -> Coro<void> {
+    for (const AnyTask& task : all_tasks()) out->push_back(task.get_name());
+    co_return;
+  };
+  auto later = []() -> Coro<void> { co_return; };
+  Task<void> first = loop.create_task(look(&seen), "first");
+  Task<void> second = loop.create_task(later(), "second");
+  loop.run_until_complete(second);
+  EXPECT_EQ(seen, (std::vector<std::string>{"first", "second"}));
+}
+
+TEST_F(AllTasks, AnEagerTaskSeesTheTaskThatMadeItAndCreationOrderHolds) {
+  // The child joins the registry before its factory runs, the parent when
+  // the eager child starts and the sibling when it suspends: the registry
+  // holds child, parent, sibling, but all_tasks() lists them as made.
+  std::vector<std::string> seen_by_child;
+  Future<void> gate = loop.create_future<void>();
+  auto child = [](std::vector<std::string>* out, Future<void> wait) -> Coro<void> {
+    for (const AnyTask& task : all_tasks()) out->push_back(task.get_name());
+    co_await wait;
+  };
+  auto parent = [&child](std::vector<std::string>* out, Future<void> wait) -> Coro<void> {
+    get_running_loop().set_task_factory(eager_task_factory);
+    Task<void> made = create_task(child(out, wait), "child");
+    get_running_loop().set_task_factory(nullptr);
+    co_await made;
+  };
+  auto sibling = [](Future<void> wait) -> Coro<void> { co_await wait; };
+  Task<void> p = loop.create_task(parent(&seen_by_child, gate), "parent");
+  Task<void> s = loop.create_task(sibling(gate), "sibling");
+  // One iteration without a driving task of our own, which would be listed.
+  loop.call_soon([this] { loop.stop(); });
+  loop.run_forever();
+  EXPECT_EQ(seen_by_child, (std::vector<std::string>{"parent", "sibling", "child"}));
+  EXPECT_EQ(names_of_all_tasks(loop), (std::vector<std::string>{"parent", "sibling", "child"}));
+  gate.set_result();
+  loop.run_until_complete(p);
+  loop.run_until_complete(s);
+  EXPECT_TRUE(all_tasks(&loop).empty());
+}
+
+TEST_F(AllTasks, ATaskFactorySeesTheNewTask) {
+  std::vector<std::string> seen;
+  loop.set_task_factory([&seen](EventLoop& target, AnyTask&) {
+    for (const AnyTask& task : all_tasks(&target)) seen.push_back(task.get_name());
+    return TaskStart::soon;
+  });
+  auto quick = []() -> Coro<void> { co_return; };
+  Task<void> a = loop.create_task(quick(), "a");
+  Task<void> b = loop.create_task(quick(), "b");
+  loop.set_task_factory(nullptr);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "a", "b"}));
+  run_one_iteration(loop);
+  EXPECT_TRUE(a.done() && b.done());
+}
+
+TEST_F(AllTasks, CloseReportsTasksThatNeverRanInCreationOrder) {
+  record_exceptions();
+  auto quick = []() -> Coro<void> { co_return; };
+  Future<void> gate = loop.create_future<void>();
+  auto wait = [](Future<void> on) -> Coro<void> { co_await on; };
+  {
+    // "waits" suspends (joins the registry) before "late" is even made.
+    Task<void> early = loop.create_task(quick(), "early");
+    early.cancel();  // runs its (body-less) first step and ends
+    Task<void> waits = loop.create_task(wait(gate), "waits");
+    run_one_iteration(loop);
+    (void)loop.create_task(quick(), "late");
+    (void)loop.create_task(quick(), "later");
+  }
+  loop.close();
+  ASSERT_EQ(reported.size(), 3u);
+  const char* expected[] = {"waits", "late", "later"};
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(reported[k].message, "Task was destroyed but it is pending!");
+    EXPECT_NE(reported[k].object.find(std::string("name='") + expected[k] + "'"), std::string::npos)
         << reported[k].object;
   }
   reported.clear();

@@ -12,6 +12,25 @@ namespace aiouv::detail {
 
 class TaskStateBase;
 
+/// The final suspension of an aiouv coroutine frame with promise type
+/// Promise: resumes the awaiting coroutine by symmetric transfer.
+template <class Promise>
+struct FinalAwaiter {
+  Promise* promise;
+  /// True (the frame then destroys itself) for the root of a task whose
+  /// end nobody can observe: the task frees itself here. Defined in
+  /// detail/task_state.hpp, which needs the complete TaskState.
+  inline bool await_ready() noexcept;
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+    // A task's root has no continuation: its task notices the end when the
+    // resume() that drove it returns, publishes the result and only then
+    // destroys the frame.
+    std::coroutine_handle<> next = self.promise().continuation;
+    return next ? next : std::noop_coroutine();
+  }
+  void await_resume() noexcept {}
+};
+
 /// What every aiouv coroutine frame knows: the task that drives it (so an
 /// awaiter finds its task from the promise, without a thread_local) and the
 /// coroutine awaiting it inline, resumed by symmetric transfer when it ends.
@@ -20,29 +39,14 @@ struct CoroPromiseBase : PoolAllocated {
   std::coroutine_handle<> continuation;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
-
-  struct FinalAwaiter {
-    CoroPromiseBase* promise;
-    /// True (the frame then destroys itself) for the root of a task whose
-    /// end nobody can observe: the task frees itself here. Defined in
-    /// detail/task_state.hpp, which needs the complete TaskStateBase.
-    inline bool await_ready() noexcept;
-    template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      // A task's root has no continuation: its task notices the end when the
-      // resume() that drove it returns, publishes the result and only then
-      // destroys the frame.
-      std::coroutine_handle<> next = self.promise().continuation;
-      return next ? next : std::noop_coroutine();
-    }
-    void await_resume() noexcept {}
-  };
-  FinalAwaiter final_suspend() noexcept { return {this}; }
+  // final_suspend() is the most derived promise's: a FinalAwaiter that
+  // knows its type.
 };
 
 /// Promise storage for Coro<T>: nothing yet, a value, or an exception.
 template <class T>
 struct CoroPromise : CoroPromiseBase {
+  using value_type = T;
   std::variant<std::monostate, T, std::exception_ptr> result;
 
   template <class U = T>
@@ -64,6 +68,7 @@ struct CoroPromise : CoroPromiseBase {
 
 template <>
 struct CoroPromise<void> : CoroPromiseBase {
+  using value_type = void;
   std::exception_ptr exception;
 
   void return_void() noexcept {}

@@ -77,7 +77,8 @@ class FutureStateBase : public PoolAllocated {
   using DoneCallback = SmallFunction<void(FutureStateBase&)>;
 
   // Inline (detail/state_lifetime.hpp): every create_task makes one.
-  // `slot` lies within the most derived object, less than 256 bytes in.
+  // `slot` lies within the most derived object, less than 256 bytes in. A
+  // task starts with one reference, its own (kHoldsSelf).
   inline FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept;
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
@@ -150,6 +151,7 @@ class FutureStateBase : public PoolAllocated {
     kStarted = 16,
     kHoldsSelf = 32,
     kWaiting = 64,
+    kRegistered = 128,  // in the loop's TaskRegistry
   };
   bool flag(StateFlag bit) const noexcept { return (flags_ & bit) != 0; }
 

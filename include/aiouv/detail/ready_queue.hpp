@@ -57,6 +57,13 @@ class ReadyQueue {
     if (capacity() > kShrinkAbove && size() * 4 < capacity()) [[unlikely]] shrink();
   }
 
+  /// Calls f(const Callback&) for each queued callback, oldest first
+  /// (cancelled ones included, as empty callbacks). f must not push.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::uint64_t ticket = head_; ticket != tail_; ++ticket) f(slots_[ticket & mask_]);
+  }
+
   /// Drops every queued callback (EventLoop::close).
   void clear() noexcept {
     while (head_ != tail_) slots_[head_++ & mask_].reset();

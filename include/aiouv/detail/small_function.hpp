@@ -72,6 +72,16 @@ class SmallFunction<R(Args...), Capacity> {
 
   R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }
 
+  /// The stored callable if it is a D kept inline, else null (as
+  /// std::function::target, for the few callables the loop looks into).
+  template <class D>
+  const D* target() const noexcept {
+    if constexpr (fits_inline<D>) {
+      if (ops_ == &inline_ops<D>) return std::launder(reinterpret_cast<const D*>(storage_));
+    }
+    return nullptr;
+  }
+
   /// True when a callable of type F is stored without a heap allocation.
   template <class F>
   static constexpr bool fits_inline =

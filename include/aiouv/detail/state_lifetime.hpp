@@ -17,49 +17,49 @@ namespace aiouv::detail {
 
 inline FutureStateBase::FutureStateBase(EventLoop& loop, void* slot, bool is_task) noexcept
     : loop_(&loop),
+      // A task holds a reference to itself from birth (see TaskStateBase).
+      refs_(is_task ? 1 : 0),
       slot_offset_(static_cast<std::uint8_t>(static_cast<char*>(slot) - reinterpret_cast<char*>(this))),
-      flags_(is_task ? kIsTask : 0) {
+      flags_(is_task ? kIsTask | kHoldsSelf : 0) {
   // A task counts in live_tasks_ only (one counter to keep, not two).
   if (!is_task) ++loop.live_futures_;
 }
 
 inline TaskStateBase::TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root,
-                                    CoroPromiseBase& promise)
+                                    CoroPromiseBase& promise) noexcept
     : FutureStateBase(loop, slot, true),
       number_(++task_counter),
       root_address_(root.address()),
       leaf_address_(root.address()) {
-  try {
-    link_into_loop();
-  } catch (...) {
-    root.destroy();  // create_task released it to us
-    throw;
-  }
+  // Not in the registry yet: see join_registry().
+  ++loop.live_tasks_;
   promise.task = this;
 }
 
 inline TaskStateBase::~TaskStateBase() {
   report_unretrieved_exception();
-  // Only a task that never started still has its frame, and is still in
-  // all_tasks: every path that drops the frame also unlinks
-  // (drop_root_frame, destroy_pending).
+  // Only a task that never started still has its frame: every other path
+  // that drops the frame also leaves the registry (drop_root_frame,
+  // destroy_pending).
   if (root_address_) [[unlikely]] {
     std::coroutine_handle<>::from_address(root_address_).destroy();
-    unlink_from_loop();
+    leave_registry();
   }
   --loop().live_tasks_;
 }
 
-// Registering costs a store into the loop's ring (no allocation once the
-// ring has grown to the number of tasks in flight).
-inline void TaskStateBase::link_into_loop() {
-  EventLoop& owner = loop();
-  registry_seq = owner.tasks_.add(this);
-  ++owner.live_tasks_;
+// Joining costs a store into the loop's ring (no allocation once the ring
+// has grown to the number of tasks in flight).
+inline void TaskStateBase::join_registry() {
+  if (flag(kRegistered)) return;
+  registry_seq = loop().tasks_.add(this);
+  set_flag(kRegistered);
 }
 
 // A task leaves the registry once, for good.
-inline void TaskStateBase::unlink_from_loop() noexcept { loop().tasks_.remove(registry_seq); }
+inline void TaskStateBase::leave_registry() noexcept {
+  if (flag(kRegistered)) remove_from_registry();
+}
 
 inline void TaskStateBase::release_self() noexcept {
   if (flag(kHoldsSelf)) {
@@ -68,31 +68,32 @@ inline void TaskStateBase::release_self() noexcept {
   }
 }
 
+inline void TaskStateBase::abandon() noexcept { release_self(); }
+
 inline void TaskStateBase::drop_root_frame() noexcept {
   std::coroutine_handle<>::from_address(std::exchange(root_address_, nullptr)).destroy();
-  unlink_from_loop();
+  leave_registry();
 }
 
-inline void TaskStateBase::leave_loop_at_end() noexcept {
-  root_address_ = nullptr;
-  unlink_from_loop();
-  loop().current_task_ = nullptr;
+inline void TaskStateBase::leave_loop_unseen() noexcept {
+  leave_registry();
+  EventLoop& owner = loop();
+  owner.current_task_ = nullptr;
+  --owner.live_tasks_;
 }
 
 inline bool TaskStateBase::in_own_step() const noexcept { return loop().current_task_ == this; }
 
-inline void TaskStateBase::forget_in_ledger() noexcept {
-  EventLoop& owner = loop();
-  --owner.live_tasks_;
-}
-
 inline void TaskStateBase::start_soon() {
-  add_ref();
-  set_flag(kHoldsSelf);
   // A raw pointer is enough: the self reference keeps us alive until the
   // step that completes us, and close() drops queued steps before it
   // destroys pending tasks. Every caller has checked that the loop is open.
-  loop().enqueue_checked([this] { step(); });
+  try {
+    loop().enqueue_checked(TaskStep{this});
+  } catch (...) {
+    abandon();  // bad_alloc growing the queue: the task never starts
+    throw;
+  }
 }
 
 }  // namespace aiouv::detail

@@ -9,13 +9,14 @@ namespace aiouv::detail {
 
 class TaskStateBase;
 
-/// A loop's unfinished tasks in creation order, for all_tasks() and close().
+/// A loop's unfinished tasks that have suspended at least once (see
+/// TaskStateBase), in the order they joined, for all_tasks() and close().
 ///
 /// A ring of task pointers: the task with sequence number s sits in slot
 /// `s & mask_`, and keeps s (4 bytes, where a doubly linked list would cost
 /// 16 and a task state would no longer fit one cache line). Removing blanks
 /// the slot; the ends of the ring move past blanks, so tasks that end in
-/// creation order or in reverse order never cost a pass over the others.
+/// the order they joined or in reverse never cost a pass over the others.
 /// Blanks left in the middle are squeezed out (renumbering the tasks) once
 /// they outnumber the tasks, which keeps the ring within twice the tasks.
 class TaskRegistry {

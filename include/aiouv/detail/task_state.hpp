@@ -9,24 +9,35 @@
 
 namespace aiouv::detail {
 
+/// Task names count per thread ("Task-N").
+extern thread_local constinit std::uint32_t task_counter;
+
 /// asyncio.Task minus the value type.
 ///
 /// Invariant (as in CPython's tasks.py, where kWaiting is `_fut_waiter is
 /// not None`): while the task is pending, either it is kWaiting on a future
 /// and no step is scheduled, or it is not and exactly one step is scheduled
-/// or running. A pending task holds a reference to itself, so dropping every
-/// Task handle does not destroy it (fire and forget is safe); finishing
-/// releases it.
+/// or running. A pending task holds a reference to itself from birth, so
+/// dropping every Task handle does not destroy it (fire and forget is
+/// safe); finishing releases it, and so does abandon() for a task that
+/// never starts.
 ///
 /// Layout: the state of a Task<void> is one 64-byte cache line (a test
 /// checks it). Names, cancel messages, cancel counts and exceptions live in
 /// FutureExtras, made on first use; the flags share a byte of the base; and
 /// a waiting task keeps only a pointer to its TaskWaiter, which knows both
 /// the future and the coroutine to resume.
+///
+/// The loop's TaskRegistry (all_tasks, close) holds a task from its first
+/// suspension on, not from its creation: most fire-and-forget tasks finish
+/// within their first step and never cost the registry a store. Until then
+/// the loop finds the task elsewhere: its first step waits in the ready
+/// queue as a TaskStep, or it is the current task (or the parent of an
+/// eager one, which joins when the child starts).
 class TaskStateBase : public FutureStateBase {
  public:
   // Inline (detail/state_lifetime.hpp): every create_task runs both.
-  inline TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root, CoroPromiseBase& promise);
+  inline TaskStateBase(EventLoop& loop, void* slot, std::coroutine_handle<> root, CoroPromiseBase& promise) noexcept;
   inline ~TaskStateBase() override;
 
   bool cancel(std::string_view message) override;
@@ -44,6 +55,9 @@ class TaskStateBase : public FutureStateBase {
   /// start_soon's caller has checked that the loop is open.
   inline void start_soon();
   void start_eager();
+  /// For a task that will never start (its factory threw): drops its
+  /// reference to itself, so that the last handle frees it and its frame.
+  inline void abandon() noexcept;
 
   /// One asyncio `__step`: resumes the suspended coroutine.
   void step();
@@ -63,16 +77,15 @@ class TaskStateBase : public FutureStateBase {
   /// reports "Task was destroyed but it is pending!".
   void destroy_pending();
 
-  /// Called by the root coroutine's final awaiter, before its frame goes
-  /// away. If nobody can see how the task ends (unobserved(), no exception
-  /// to report) and it ends inside its own step, the task frees itself,
-  /// clears the loop's current task so that step() knows, and returns true:
-  /// the frame then destroys itself. Otherwise false, and step() publishes
-  /// the result as usual (complete()).
-  virtual bool end_unobserved_root() noexcept = 0;
-
-  /// Where the loop's TaskRegistry keeps this task (it renumbers tasks).
+  /// Enters the loop's TaskRegistry unless it is there already. Throws
+  /// only bad_alloc (growing the registry).
+  inline void join_registry();
+  /// Where the loop's TaskRegistry keeps this task (it renumbers tasks);
+  /// meaningful while kRegistered is set.
   std::uint32_t registry_seq;
+  /// How many tasks this thread made after this one: sorting by it, oldest
+  /// first, gives creation order (for tasks made in the last 2^32).
+  std::uint32_t age() const noexcept { return task_counter - number_; }
 
  protected:
   /// Moves the root coroutine's value into the slot; returns its exception
@@ -83,34 +96,30 @@ class TaskStateBase : public FutureStateBase {
   /// cancellation), schedules the done callbacks and drops the self
   /// reference, which may delete this.
   void complete();
-  /// True if nothing but the task's own reference could ever see it finish:
-  /// no handle, no done callback, no cancellation pending. Most
-  /// fire-and-forget tasks end this way.
+  /// True if nothing but the task's own reference could ever see it finish
+  /// and no member owns anything: no handle, no done callback, no
+  /// cancellation pending, no extras (name, cancel count, exception), no
+  /// future waited on. Most fire-and-forget tasks end this way.
   bool unobserved() const noexcept {
-    return flags_are(kHoldsSelf | kMustCancel, kHoldsSelf) && sole_reference_without_callbacks();
+    return flags_are(kHoldsSelf | kMustCancel | kWaiting, kHoldsSelf) && sole_reference_without_callbacks() &&
+           !extras_if_any();
   }
-  /// The root coroutine's frame (null once it is destroyed).
-  void* root_address() const noexcept { return root_address_; }
   /// Destroys the root coroutine's frame and leaves all_tasks: the end of
   /// every observed task that ran or was cancelled before its first step.
   inline void drop_root_frame() noexcept;
-  /// The unobserved end: leaves all_tasks and tells step() that this task
-  /// is gone. The finished root frame destroys itself afterwards.
-  inline void leave_loop_at_end() noexcept;
+  /// The unobserved end: leaves all_tasks and the leak ledger as the
+  /// destructors would, and tells step() that this task is gone by clearing
+  /// the current task. The caller frees the storage; the finished root
+  /// frame destroys itself afterwards.
+  inline void leave_loop_unseen() noexcept;
   /// True while step() runs this task (the only place a root may end).
   inline bool in_own_step() const noexcept;
-  /// After leave_loop_at_end(): true if no member owns anything (no extras,
-  /// no future waited on), so freeing the storage without the destructors
-  /// loses nothing.
-  bool bare() const noexcept { return !extras_if_any() && !flag(kWaiting); }
-  /// What the destructors would tell the loop's leak ledger.
-  inline void forget_in_ledger() noexcept;
 
  private:
   void complete_with_error(const std::exception_ptr& error);
   inline void release_self() noexcept;
-  inline void link_into_loop();
-  inline void unlink_from_loop() noexcept;
+  inline void leave_registry() noexcept;
+  void remove_from_registry() noexcept;
   [[noreturn]] void throw_cancel_on_resume();
 
   /// The coroutine the next step resumes.
@@ -128,8 +137,12 @@ class TaskStateBase : public FutureStateBase {
   };
 };
 
-/// Task names count per thread ("Task-N").
-extern thread_local constinit std::uint32_t task_counter;
+/// The callable that queues a task's step. all_tasks() and close() look for
+/// it in the ready queue: one for a task not in the registry is its first.
+struct TaskStep {
+  TaskStateBase* task;
+  void operator()() const { task->step(); }
+};
 
 /// The TaskWaiter an awaiter embeds: unlinks itself if its frame is
 /// destroyed while still waiting (a pending task destroyed at close()).
@@ -153,24 +166,23 @@ class TaskState final : public TaskStateBase {
   [[no_unique_address]] ResultSlot<T> slot_;
   static_assert(alignof(ResultSlot<T>) <= 128, "the slot must lie within 256 bytes of the state");
 
-  bool end_unobserved_root() noexcept override {
-    Promise& promise = std::coroutine_handle<Promise>::from_address(root_address()).promise();
+  /// Called by the root coroutine's final awaiter, before its frame goes
+  /// away. If nobody can see how the task ends (unobserved(), no exception
+  /// to report) and it ends inside its own step, the task frees itself,
+  /// clears the loop's current task so that step() knows, and returns true:
+  /// the frame then destroys itself. Otherwise false, and step() publishes
+  /// the result as usual (complete()).
+  bool end_unobserved_root(const Promise& promise) noexcept {
     if (!unobserved() || promise.failed() || !in_own_step()) return false;
     // Nobody can read the result: skip publishing it and free at once. The
     // frame (with the value, if any) destroys itself when we return, which
-    // saves step() a trip through it.
-    leave_loop_at_end();
-    if (bare()) [[likely]] {
-      // Every member is empty now (no frame, waiter, exception, callback,
-      // name or cancel message; an unread slot), so the destructors would
-      // only test them. An object's lifetime may end without its destructor
-      // when nothing depends on what it does: settle the ledger and hand the
-      // storage straight back to the pool.
-      forget_in_ledger();
-      PoolAllocated::operator delete(this, sizeof(TaskState));
-    } else {
-      delete this;  // the class is final: no virtual dispatch
-    }
+    // saves step() a trip through it. Every member is empty (no waiter,
+    // extras or callback; an unread slot; the frame is the caller's), so
+    // the destructors would only test them. An object's lifetime may end
+    // without its destructor when nothing depends on what it does: settle
+    // the books and hand the storage straight back to the pool.
+    leave_loop_unseen();
+    PoolAllocated::operator delete(this, sizeof(TaskState));
     return true;
   }
 
@@ -183,9 +195,14 @@ class TaskState final : public TaskStateBase {
   }
 };
 
-inline bool CoroPromiseBase::FinalAwaiter::await_ready() noexcept {
-  // Only a task's root has a task and no coroutine to resume.
-  return promise->task && !promise->continuation && promise->task->end_unobserved_root();
+template <class Promise>
+inline bool FinalAwaiter<Promise>::await_ready() noexcept {
+  // Only a task's root has a task and no coroutine to resume, and the task
+  // create_task made for a root with this promise type is this TaskState
+  // (no virtual call on the way out of every task).
+  if (!promise->task || promise->continuation) return false;
+  using State = TaskState<typename Promise::value_type, Promise>;
+  return static_cast<State*>(promise->task)->end_unobserved_root(*promise);
 }
 
 }  // namespace aiouv::detail

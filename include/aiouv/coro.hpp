@@ -32,7 +32,7 @@ class [[nodiscard]] Coro {
     Coro get_return_object() noexcept {
       return Coro(std::coroutine_handle<promise_type>::from_promise(*this));
     }
-    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {this}; }
+    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {detail::end_unobserved_root(*this)}; }
   };
   using handle_type = std::coroutine_handle<promise_type>;
   using value_type = T;

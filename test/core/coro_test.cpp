@@ -55,6 +55,55 @@ TEST_F(Coros, ExceptionsPropagateThroughInlineAwaits) {
   EXPECT_EQ(loop.run_until_complete(top()), "too long");
 }
 
+TEST_F(Coros, EachVoidFailureReachesItsOwnAwaiter) {
+  // A failed Coro<void> hands its exception to its awaiter through one slot
+  // per thread. Interleaved tasks, failures caught halfway, clean awaits
+  // after them and failing roots must each see exactly their own outcome.
+  auto fail = [](int id, bool suspend_first) -> Coro<void> {
+    if (suspend_first) co_await sleep(0ms);
+    throw std::runtime_error("fail " + std::to_string(id));
+  };
+  auto clean = []() -> Coro<void> { co_await sleep(0ms); };
+  auto int_parent = [&fail](int id) -> Coro<int> {
+    co_await fail(id, id % 3 == 0);
+    co_return 1;
+  };
+  auto worker = [&](int id) -> Coro<std::string> {
+    std::string log;
+    try {
+      co_await fail(id, id % 2 == 0);
+    } catch (const std::runtime_error& e) {
+      log += e.what();
+    }
+    co_await clean();  // must not see the exception caught above
+    log += ";clean";
+    try {
+      (void)co_await int_parent(id + 100);
+    } catch (const std::runtime_error& e) {
+      log += std::string(";") + e.what();
+    }
+    co_return log;
+  };
+  auto failing_root = [&fail](int id) -> Coro<void> { co_await fail(id, id % 2 == 1); };
+
+  std::vector<Task<std::string>> workers;
+  std::vector<Task<void>> roots;
+  for (int id = 0; id < 12; ++id) {
+    workers.push_back(loop.create_task(worker(id)));
+    roots.push_back(loop.create_task(failing_root(200 + id)));
+  }
+  for (int id = 0; id < 12; ++id) {
+    EXPECT_EQ(loop.run_until_complete(workers[id]),
+              "fail " + std::to_string(id) + ";clean;fail " + std::to_string(id + 100));
+    try {
+      loop.run_until_complete(roots[id]);
+      ADD_FAILURE() << "root " << id << " did not fail";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), "fail " + std::to_string(200 + id));
+    }
+  }
+}
+
 TEST_F(Coros, MoveOnlyAndVoidResults) {
   auto make = []() -> Coro<std::unique_ptr<int>> { co_return std::make_unique<int>(4); };
   auto nothing = []() -> Coro<void> { co_return; };

@@ -12,15 +12,20 @@ namespace aiouv::detail {
 
 class TaskStateBase;
 
+/// Called by final_suspend(): true for the root of a task whose end nobody
+/// can observe, which the task has then freed (the frame destroys itself
+/// next). Defined in detail/task_state.hpp, which has the TaskState.
+template <class Promise>
+bool end_unobserved_root(Promise& promise) noexcept;
+
 /// The final suspension of an aiouv coroutine frame with promise type
-/// Promise: resumes the awaiting coroutine by symmetric transfer.
+/// Promise: resumes the awaiting coroutine by symmetric transfer. It holds
+/// one bool, which fits in the frame's padding (a pointer to the promise
+/// would make the frame of a trivial Coro<void> 56 bytes, not 48).
 template <class Promise>
 struct FinalAwaiter {
-  Promise* promise;
-  /// True (the frame then destroys itself) for the root of a task whose
-  /// end nobody can observe: the task frees itself here. Defined in
-  /// detail/task_state.hpp, which needs the complete TaskState.
-  inline bool await_ready() noexcept;
+  bool frame_ends_here;  // see end_unobserved_root()
+  bool await_ready() const noexcept { return frame_ends_here; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
     // A task's root has no continuation: its task notices the end when the
     // resume() that drove it returns, publishes the result and only then
@@ -66,19 +71,30 @@ struct CoroPromise : CoroPromiseBase {
   }
 };
 
+/// True from a Coro<void>'s unhandled_exception() until whoever reads how
+/// it ended takes the exception: its awaiter's await_resume(), resumed at
+/// once by symmetric transfer, or its task's step, which the root's final
+/// suspension returns to. Nothing else runs in between, so one slot per
+/// thread serves every frame, and a Coro<void> frame is 8 bytes smaller.
+extern thread_local constinit bool coro_failure_pending;
+void stash_coro_failure(std::exception_ptr error) noexcept;
+std::exception_ptr take_coro_failure() noexcept;
+
+/// Coro<void>'s promise: the exception waits in the thread's slot (see
+/// coro_failure_pending), so failed(), take_error() and take() are only
+/// meaningful right after the coroutine ended, as their callers use them.
 template <>
 struct CoroPromise<void> : CoroPromiseBase {
   using value_type = void;
-  std::exception_ptr exception;
 
   void return_void() noexcept {}
-  void unhandled_exception() noexcept { exception = std::current_exception(); }
+  void unhandled_exception() noexcept { stash_coro_failure(std::current_exception()); }
 
-  bool failed() const noexcept { return exception != nullptr; }
+  bool failed() const noexcept { return coro_failure_pending; }
 
-  std::exception_ptr take_error() noexcept { return std::move(exception); }
+  std::exception_ptr take_error() noexcept { return coro_failure_pending ? take_coro_failure() : nullptr; }
   void take() {
-    if (exception) std::rethrow_exception(exception);
+    if (coro_failure_pending) [[unlikely]] std::rethrow_exception(take_coro_failure());
   }
 };
 

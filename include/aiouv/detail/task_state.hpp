@@ -196,13 +196,13 @@ class TaskState final : public TaskStateBase {
 };
 
 template <class Promise>
-inline bool FinalAwaiter<Promise>::await_ready() noexcept {
+inline bool end_unobserved_root(Promise& promise) noexcept {
   // Only a task's root has a task and no coroutine to resume, and the task
   // create_task made for a root with this promise type is this TaskState
   // (no virtual call on the way out of every task).
-  if (!promise->task || promise->continuation) return false;
+  if (!promise.task || promise.continuation) return false;
   using State = TaskState<typename Promise::value_type, Promise>;
-  return static_cast<State*>(promise->task)->end_unobserved_root(*promise);
+  return static_cast<State*>(promise.task)->end_unobserved_root(promise);
 }
 
 }  // namespace aiouv::detail

@@ -56,19 +56,18 @@ void TaskStateBase::remove_from_registry() noexcept {
 }
 
 void TaskStateBase::start_eager() {
-  // The task whose step makes this one is not found through the ready queue
-  // any more, nor as the current task while this one runs.
+  // The parent (the task whose step makes this one) joins the registry: the
+  // loop no longer finds it as the current task. step() runs with no
+  // current task and leaves none; the parent's comes back afterwards, even
+  // if joining or the step throws.
   EventLoop& owner = loop();
-  TaskStateBase* const parent = owner.swap_current_task(nullptr);
-  if (parent) parent->join_registry();
-  Ref<TaskStateBase> keep(this);
-  // step() runs with no current task and leaves none; the parent's step
-  // goes on afterwards, even if this one throws.
   struct RestoreParent {
     EventLoop& owner;
     TaskStateBase* parent;
     ~RestoreParent() { owner.current_task_ = parent; }
-  } restore{owner, parent};
+  } restore{owner, owner.swap_current_task(nullptr)};
+  if (restore.parent) restore.parent->join_registry();
+  Ref<TaskStateBase> keep(this);
   step();
 }
 

@@ -194,8 +194,7 @@ void FutureStateBase::schedule(CallbackLink* link) {
     if (loop_->is_closed()) return;
     // A raw pointer is safe: a pending task keeps itself alive, and close()
     // drops queued steps before it destroys pending tasks.
-    TaskStateBase* task = waiter->task;
-    loop_->enqueue(TaskStep{task});
+    loop_->enqueue(TaskStep{waiter->task});
     return;
   }
   RunCallback run(this, static_cast<CallbackNode*>(link));

@@ -181,6 +181,10 @@ EventLoop::~EventLoop() {
 void EventLoop::close() {
   if (running_ || callbacks_entered_ > 0) throw RuntimeError("Cannot close a running event loop");
   if (closed_) return;
+  // Listed first, while a bad_alloc still leaves the loop as it was; and
+  // before the callbacks go: the first step of a task that never ran is one
+  // of them.
+  std::vector<AnyTask> pending = unfinished_tasks();
   if (debug_) logger()->debug("Close event loop");
   closed_ = true;
   update_slow_path_flags();
@@ -194,9 +198,6 @@ void EventLoop::close() {
   for (detail::ThreadsafeCall* call : dropped) call->release();
 
   last_stepped_task_.reset();
-  // Listed before the callbacks go: the first step of a task that never
-  // ran is one of them.
-  std::vector<AnyTask> pending = unfinished_tasks();
   // Callbacks first: they hold the entries that would run due timers.
   ready_.clear();
   timers_.clear();

@@ -182,6 +182,45 @@ TEST_F(Coros, NestedCoroutinesSuspendAndResumeAtTheLeaf) {
   EXPECT_EQ(loop.run_until_complete(countdown_with_sleeps(50)), 50);
 }
 
+struct Gates {
+  std::vector<Future<int>> gates;
+  std::size_t arrived = 0;
+  Future<void> all_arrived;
+};
+
+constexpr std::size_t kWakeOrder[] = {3, 0, 5, 1, 4, 2};
+
+// Yields once per level on the way down, then waits on its own gate.
+Coro<int> wait_at_depth(Gates& g, std::size_t index, int depth) {
+  if (depth == 0) {
+    if (++g.arrived == g.gates.size()) g.all_arrived.set_result();
+    co_return co_await g.gates[index];
+  }
+  co_await sleep(0ms);
+  co_return depth * 100 + co_await wait_at_depth(g, index, depth - 1);
+}
+
+TEST_F(Coros, EachWakeupResumesTheInnermostFrameOfItsOwnTask) {
+  // Six tasks, each three frames deep, their steps queued side by side
+  // (sleep(0) on every level), then each parked on its own future and woken
+  // in an order unlike their creation: every step must resume its own
+  // task's innermost coroutine, which gets its own future's value.
+  constexpr std::size_t kTasks = 6;
+  Gates g;
+  g.all_arrived = loop.create_future<void>();
+  for (std::size_t i = 0; i < kTasks; ++i) g.gates.push_back(loop.create_future<int>());
+  std::vector<Task<int>> tasks;
+  for (std::size_t i = 0; i < kTasks; ++i) tasks.push_back(loop.create_task(wait_at_depth(g, i, 3)));
+  auto wake = [&]() -> Coro<std::vector<int>> {
+    co_await g.all_arrived;
+    for (std::size_t i : kWakeOrder) g.gates[i].set_result(static_cast<int>(i) * 7);
+    std::vector<int> results;
+    for (Task<int>& task : tasks) results.push_back(co_await task);
+    co_return results;
+  };
+  EXPECT_EQ(loop.run_until_complete(wake()), (std::vector<int>{600, 607, 614, 621, 628, 635}));
+}
+
 TEST_F(Coros, ArgumentsAreOwnedByTheFrame) {
   auto echo = [](std::string s) -> Coro<std::string> {
     co_await sleep(0ms);

@@ -84,6 +84,36 @@ inline void TaskStateBase::leave_loop_unseen() noexcept {
 
 inline bool TaskStateBase::in_own_step() const noexcept { return loop().current_task_ == this; }
 
+inline void TaskStateBase::run_step() {
+  EventLoop& owner = loop();
+  if (done() || owner.debug_) [[unlikely]] {
+    step();
+    return;
+  }
+  // What step() does in these cases, without the call.
+  std::coroutine_handle<> leaf;
+  if (flags_are(kMustCancel | kWaiting, 0)) [[likely]] {
+    // A first step, or the one after sleep(0).
+    leaf = std::coroutine_handle<>::from_address(leaf_address_);
+  } else if (flags_are(kMustCancel | kWaiting, kWaiting)) {
+    // Woken by the future it waited on (asyncio: self._fut_waiter = None).
+    leaf = waiter_->leaf;
+    clear_flag(kWaiting);
+  } else {
+    step();  // a cancellation to deliver
+    return;
+  }
+  set_flag(kStarted);
+  owner.current_task_ = this;
+  leaf.resume();
+  // As in step(): an unobserved root has freed this task already.
+  if (!owner.current_task_) return;
+  owner.current_task_ = nullptr;
+  if (std::coroutine_handle<>::from_address(root_address_).done()) complete();
+}
+
+inline void TaskStep::operator()() const { task->run_step(); }
+
 inline void TaskStateBase::start_soon() {
   // A raw pointer is enough: the self reference keeps us alive until the
   // step that completes us, and close() drops queued steps before it

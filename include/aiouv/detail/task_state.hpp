@@ -59,8 +59,12 @@ class TaskStateBase : public FutureStateBase {
   /// reference to itself, so that the last handle frees it and its frame.
   inline void abandon() noexcept;
 
-  /// One asyncio `__step`: resumes the suspended coroutine.
+  /// One asyncio `__step`: resumes the suspended coroutine. Every case,
+  /// out of line; run_step() is the common one inline.
   void step();
+  /// step() with its common cases inline (TaskStep calls it): a step that
+  /// delivers no cancellation (a first step, a wake-up), not in debug mode.
+  inline void run_step();
 
   /// Called by awaiters from await_suspend: park `leaf` until `future` is
   /// done. `waiter` lives in the awaiter and must stay put until woken.
@@ -141,7 +145,7 @@ class TaskStateBase : public FutureStateBase {
 /// it in the ready queue: one for a task not in the registry is its first.
 struct TaskStep {
   TaskStateBase* task;
-  void operator()() const { task->step(); }
+  inline void operator()() const;  // detail/state_lifetime.hpp: run_step()
 };
 
 /// The TaskWaiter an awaiter embeds: unlinks itself if its frame is
@@ -166,12 +170,13 @@ class TaskState final : public TaskStateBase {
   [[no_unique_address]] ResultSlot<T> slot_;
   static_assert(alignof(ResultSlot<T>) <= 128, "the slot must lie within 256 bytes of the state");
 
-  /// Called by the root coroutine's final awaiter, before its frame goes
-  /// away. If nobody can see how the task ends (unobserved(), no exception
-  /// to report) and it ends inside its own step, the task frees itself,
-  /// clears the loop's current task so that step() knows, and returns true:
-  /// the frame then destroys itself. Otherwise false, and step() publishes
-  /// the result as usual (complete()).
+  /// Called by the root coroutine's final_suspend() (through the free
+  /// end_unobserved_root below), before its frame goes away. If nobody can
+  /// see how the task ends (unobserved(), no exception to report) and it
+  /// ends inside its own step, the task frees itself, clears the loop's
+  /// current task so that step() knows, and returns true: the frame then
+  /// destroys itself. Otherwise false, and step() publishes the result as
+  /// usual (complete()).
   bool end_unobserved_root(const Promise& promise) noexcept {
     if (!unobserved() || promise.failed() || !in_own_step()) return false;
     // Nobody can read the result: skip publishing it and free at once. The

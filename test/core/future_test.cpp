@@ -33,6 +33,25 @@ TEST_F(Futures, PendingFutureState) {
   }
 }
 
+TEST_F(Futures, AnOverAlignedValueIsStoredAligned) {
+  // The frame pool hands out 16-byte aligned blocks; a state whose value
+  // needs more must not come from it. Several at once: one block might be
+  // aligned by chance.
+  struct alignas(128) Wide {
+    int value;
+  };
+  std::vector<Future<Wide>> futures;
+  for (int i = 0; i < 8; ++i) {
+    futures.push_back(loop.create_future<Wide>());
+    futures.back().set_result(Wide{i});
+  }
+  for (int i = 0; i < 8; ++i) {
+    const Wide& wide = futures[static_cast<std::size_t>(i)].result();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&wide) % alignof(Wide), 0u) << i;
+    EXPECT_EQ(wide.value, i);
+  }
+}
+
 TEST_F(Futures, SetResultOnceThenInvalidState) {
   Future<std::string> f = loop.create_future<std::string>();
   f.set_result("value");

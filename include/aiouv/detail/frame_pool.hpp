@@ -65,9 +65,29 @@ inline void pool_deallocate(void* block, std::size_t size) noexcept {
 #endif
 
 /// Mix-in giving a class the pool as its operator new/delete.
+///
+/// Pool blocks are only 16-byte aligned, so an over-aligned class (the
+/// state of a Future whose value is `alignas(64)`) gets the aligned global
+/// forms instead: the new-expression picks them by the type's alignment.
 struct PoolAllocated {
   static void* operator new(std::size_t size) { return pool_allocate(size); }
   static void operator delete(void* block, std::size_t size) noexcept { pool_deallocate(block, size); }
+  static void* operator new(std::size_t size, std::align_val_t align) { return ::operator new(size, align); }
+  static void operator delete(void* block, std::size_t size, std::align_val_t align) noexcept {
+    ::operator delete(block, size, align);
+  }
+
+  /// Frees the storage of an object of type T made by `new T` whose
+  /// lifetime the caller has ended without its destructor, the way a
+  /// delete-expression would.
+  template <class T>
+  static void free_storage(T* object) noexcept {
+    if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+      operator delete(object, sizeof(T), std::align_val_t{alignof(T)});
+    } else {
+      operator delete(object, sizeof(T));
+    }
+  }
 };
 
 }  // namespace aiouv::detail

@@ -187,7 +187,7 @@ class TaskState final : public TaskStateBase {
     // without its destructor when nothing depends on what it does: settle
     // the books and hand the storage straight back to the pool.
     leave_loop_unseen();
-    PoolAllocated::operator delete(this, sizeof(TaskState));
+    PoolAllocated::free_storage(this);
     return true;
   }
 

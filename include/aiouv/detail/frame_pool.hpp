@@ -73,8 +73,10 @@ struct PoolAllocated {
   static void* operator new(std::size_t size) { return pool_allocate(size); }
   static void operator delete(void* block, std::size_t size) noexcept { pool_deallocate(block, size); }
   static void* operator new(std::size_t size, std::align_val_t align) { return ::operator new(size, align); }
-  static void operator delete(void* block, std::size_t size, std::align_val_t align) noexcept {
-    ::operator delete(block, size, align);
+  // The unsized global form: clang declares the sized ones only with
+  // -fsized-deallocation.
+  static void operator delete(void* block, std::size_t, std::align_val_t align) noexcept {
+    ::operator delete(block, align);
   }
 
   /// Frees the storage of an object of type T made by `new T` whose

@@ -20,6 +20,19 @@ void TaskRegistry::grow() {
   mask_ = mask;
 }
 
+void TaskRegistry::shrink() noexcept {
+  // Twice the span, so that the next few additions do not grow it again.
+  std::uint32_t capacity = kKeepCapacity;
+  while (capacity < (end_ - begin_) * 2) capacity *= 2;
+  const std::uint32_t mask = capacity - 1;
+  std::unique_ptr<TaskStateBase*[]> slots(new (std::nothrow) TaskStateBase*[capacity]());
+  if (!slots) return;  // keeping the wide ring is fine
+  for (std::uint32_t seq = begin_; seq != end_; ++seq) slots[seq & mask] = slots_[seq & mask_];
+  slots_ = std::move(slots);
+  capacity_ = capacity;
+  mask_ = mask;
+}
+
 void TaskRegistry::skip_blanks_at_begin() noexcept {
   while (begin_ != end_ && !slots_[begin_ & mask_]) ++begin_;
 }

@@ -2,9 +2,11 @@
 // task registry keeps creation order through its ring's end moves and its
 // squeezes, and close() still finds every pending task, also those that
 // never suspended and so never joined the registry. Also the layout
-// promise that makes tasks cheap: a Task<void> state is one cache line.
+// promise that makes tasks cheap (a Task<void> state is one cache line) and
+// the registry ring shrinking back after a burst.
 #include "support/loop_test.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace aiouv::test {
@@ -228,6 +230,84 @@ TEST_F(AllTasks, CloseReportsTasksThatNeverRanInCreationOrder) {
         << reported[k].object;
   }
   reported.clear();
+}
+
+/// Distinct non-null task pointers for driving a TaskRegistry directly;
+/// removing from either end never dereferences them.
+std::vector<detail::TaskStateBase*> fake_tasks(std::vector<std::uint64_t>& storage) {
+  std::vector<detail::TaskStateBase*> tasks;
+  for (std::uint64_t& word : storage) tasks.push_back(reinterpret_cast<detail::TaskStateBase*>(&word));
+  return tasks;
+}
+
+TEST(TaskRegistry, AfterABurstTheRingShrinksBackAndKeepsItsOrder) {
+  constexpr std::uint32_t kBurst = 20000;
+  std::vector<std::uint64_t> storage(kBurst);
+  const std::vector<detail::TaskStateBase*> tasks = fake_tasks(storage);
+  for (bool oldest_first : {true, false}) {
+    detail::TaskRegistry registry;
+    std::vector<std::uint32_t> seqs;
+    for (detail::TaskStateBase* task : tasks) seqs.push_back(registry.add(task));
+    EXPECT_GE(registry.capacity(), kBurst);
+    std::uint32_t widest = registry.capacity();
+    for (std::uint32_t removed = 0; removed < kBurst; ++removed) {
+      const std::uint32_t index = oldest_first ? removed : kBurst - 1 - removed;
+      registry.remove(seqs[index]);
+      const std::uint32_t left = kBurst - removed - 1;
+      ASSERT_EQ(registry.size(), left);
+      // Never more than four times the span once past the size it keeps.
+      if (registry.capacity() > detail::TaskRegistry::kKeepCapacity) {
+        ASSERT_LE(registry.capacity(), 4 * left) << "after " << removed + 1 << " removals";
+      }
+      widest = std::max(widest, registry.capacity());
+      if (left > 0) {
+        ASSERT_EQ(registry.first(), tasks[oldest_first ? removed + 1 : 0]);
+      }
+    }
+    EXPECT_EQ(widest, 32768u);  // it never grew while shrinking
+    EXPECT_EQ(registry.capacity(), detail::TaskRegistry::kKeepCapacity);
+    EXPECT_EQ(registry.first(), nullptr);
+  }
+}
+
+TEST(TaskRegistry, AShrunkRingStillListsEveryTaskInOrder) {
+  // 10000 registered, all but every 1000th removed from the front: the ring
+  // shrinks under the survivors, which keep their sequence numbers.
+  std::vector<std::uint64_t> storage(10000);
+  const std::vector<detail::TaskStateBase*> tasks = fake_tasks(storage);
+  detail::TaskRegistry registry;
+  std::vector<std::uint32_t> seqs;
+  for (detail::TaskStateBase* task : tasks) seqs.push_back(registry.add(task));
+  for (std::size_t i = 0; i < 9000; ++i) registry.remove(seqs[i]);
+  EXPECT_EQ(registry.capacity(), detail::TaskRegistry::kKeepCapacity);
+  std::vector<detail::TaskStateBase*> listed;
+  registry.for_each([&listed](detail::TaskStateBase* task) { listed.push_back(task); });
+  EXPECT_EQ(listed, std::vector<detail::TaskStateBase*>(tasks.begin() + 9000, tasks.end()));
+  // And it grows again as usual.
+  for (std::size_t i = 0; i < 5000; ++i) seqs.push_back(registry.add(tasks[i]));
+  EXPECT_EQ(registry.size(), 6000u);
+  EXPECT_EQ(registry.capacity(), 8192u);
+  EXPECT_EQ(registry.first(), tasks[9000]);
+}
+
+TEST_F(AllTasks, ABurstOfTasksAroundALongLivedOneEndsInAnyOrder) {
+  // Real tasks: thousands join behind a long-lived one and end scattered,
+  // so squeezes and shrinks of the registry interleave; the long-lived one
+  // is listed throughout and close() finds nothing left.
+  GatedTasks server(loop, 1, "server");
+  GatedTasks burst(loop, 6000, "burst");
+  run_one_iteration(loop);
+  EXPECT_EQ(all_tasks(&loop).size(), 6001u);
+  for (std::size_t k = 0; k < burst.gates.size(); ++k) burst.gates[k * 7919 % burst.gates.size()].set_result();
+  run_one_iteration(loop);
+  ASSERT_EQ(names_of_all_tasks(loop), std::vector<std::string>{"server0"});
+  GatedTasks after(loop, 3, "after");
+  run_one_iteration(loop);
+  EXPECT_EQ(names_of_all_tasks(loop), (std::vector<std::string>{"server0", "after0", "after1", "after2"}));
+  for (Future<void>& gate : after.gates) gate.set_result();
+  server.gates[0].set_result();
+  run_one_iteration(loop);
+  EXPECT_TRUE(all_tasks(&loop).empty());
 }
 
 TEST_F(AllTasks, AVoidTaskStateIsOneCacheLine) {

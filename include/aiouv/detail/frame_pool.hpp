@@ -66,9 +66,10 @@ inline void pool_deallocate(void* block, std::size_t size) noexcept {
 
 /// Mix-in giving a class the pool as its operator new/delete.
 ///
-/// Pool blocks are only 16-byte aligned, so an over-aligned class (the
-/// state of a Future whose value is `alignas(64)`) gets the aligned global
-/// forms instead: the new-expression picks them by the type's alignment.
+/// Pool blocks are only guaranteed 16-byte alignment, so an over-aligned
+/// class (the state of a Future whose value is `alignas(128)`) gets the
+/// aligned global forms instead: the new-expression picks them by the
+/// type's alignment.
 struct PoolAllocated {
   static void* operator new(std::size_t size) { return pool_allocate(size); }
   static void operator delete(void* block, std::size_t size) noexcept { pool_deallocate(block, size); }

@@ -18,7 +18,8 @@ class TaskStateBase;
 /// the slot; the ends of the ring move past blanks, so tasks that end in
 /// the order they joined or in reverse never cost a pass over the others.
 /// Blanks left in the middle are squeezed out (renumbering the tasks) once
-/// they outnumber the tasks, which keeps the ring within twice the tasks.
+/// they outnumber the tasks, which keeps the ring within twice the tasks;
+/// a ring left mostly empty by a burst of tasks is reallocated smaller.
 class TaskRegistry {
  public:
   TaskRegistry() noexcept = default;
@@ -47,7 +48,13 @@ class TaskRegistry {
     } else if (end_ - begin_ > 2 * live_ + kSlack) [[unlikely]] {
       compact();
     }
+    // After a burst: a ring four times wider than its span gives half back.
+    if (capacity_ > kKeepCapacity && (end_ - begin_) * 4 < capacity_) [[unlikely]] shrink();
   }
+
+  /// Slots in the ring: at least the span from the oldest task to the
+  /// newest, at most four times it (or kKeepCapacity).
+  std::uint32_t capacity() const noexcept { return capacity_; }
 
   /// The oldest registered task, or null.
   TaskStateBase* first() const noexcept { return begin_ == end_ ? nullptr : slots_[begin_ & mask_]; }
@@ -67,7 +74,14 @@ class TaskRegistry {
   // long-lived tasks among short ones must not squeeze on every removal.
   static constexpr std::uint32_t kSlack = 64;
 
+ public:
+  /// A ring this small (32 KiB) is never shrunk.
+  static constexpr std::uint32_t kKeepCapacity = 4096;
+
+ private:
+
   void grow();
+  void shrink() noexcept;
   void compact() noexcept;
   void skip_blanks_at_begin() noexcept;
   void skip_blanks_at_end() noexcept;

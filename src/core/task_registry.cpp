@@ -22,6 +22,8 @@ void TaskRegistry::grow() {
 
 void TaskRegistry::shrink() noexcept {
   // Twice the span, so that the next few additions do not grow it again.
+  // (remove() calls this only for a span under a quarter of the ring, so
+  // doubling it cannot overflow.)
   std::uint32_t capacity = kKeepCapacity;
   while (capacity < (end_ - begin_) * 2) capacity *= 2;
   const std::uint32_t mask = capacity - 1;

@@ -49,9 +49,11 @@ class TaskRegistry {
       compact();
     }
     // After a burst: a ring four times wider than its span gives half back.
-    if (capacity_ > kKeepCapacity && (end_ - begin_) * 4 < capacity_) [[unlikely]] shrink();
+    if (capacity_ > kKeepCapacity && std::uint64_t{end_ - begin_} * 4 < capacity_) [[unlikely]] shrink();
   }
 
+  /// A ring this small (32 KiB) is never shrunk.
+  static constexpr std::uint32_t kKeepCapacity = 4096;
   /// Slots in the ring: at least the span from the oldest task to the
   /// newest, at most four times it (or kKeepCapacity).
   std::uint32_t capacity() const noexcept { return capacity_; }
@@ -73,12 +75,6 @@ class TaskRegistry {
   // Blanks tolerated beyond the tasks before a squeeze: a handful of
   // long-lived tasks among short ones must not squeeze on every removal.
   static constexpr std::uint32_t kSlack = 64;
-
- public:
-  /// A ring this small (32 KiB) is never shrunk.
-  static constexpr std::uint32_t kKeepCapacity = 4096;
-
- private:
 
   void grow();
   void shrink() noexcept;

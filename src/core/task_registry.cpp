@@ -11,13 +11,7 @@ void TaskRegistry::grow() {
   constexpr std::uint32_t kMaxCapacity = std::uint32_t{1} << 31;  // sequence numbers are 32 bits
   if (capacity_ == kMaxCapacity) throw std::bad_alloc();
   const std::uint32_t capacity = capacity_ ? capacity_ * 2 : kFirstCapacity;
-  const std::uint32_t mask = capacity - 1;
-  auto slots = std::make_unique<TaskStateBase*[]>(capacity);
-  // Sequence numbers stay: each task moves to its slot in the larger ring.
-  for (std::uint32_t seq = begin_; seq != end_; ++seq) slots[seq & mask] = slots_[seq & mask_];
-  slots_ = std::move(slots);
-  capacity_ = capacity;
-  mask_ = mask;
+  move_to(std::make_unique<TaskStateBase*[]>(capacity), capacity);
 }
 
 void TaskRegistry::shrink() noexcept {
@@ -26,9 +20,13 @@ void TaskRegistry::shrink() noexcept {
   // doubling it cannot overflow.)
   std::uint32_t capacity = kKeepCapacity;
   while (capacity < (end_ - begin_) * 2) capacity *= 2;
-  const std::uint32_t mask = capacity - 1;
   std::unique_ptr<TaskStateBase*[]> slots(new (std::nothrow) TaskStateBase*[capacity]());
-  if (!slots) return;  // keeping the wide ring is fine
+  if (slots) move_to(std::move(slots), capacity);  // else the wide ring stays, which is fine
+}
+
+void TaskRegistry::move_to(std::unique_ptr<TaskStateBase*[]> slots, std::uint32_t capacity) noexcept {
+  // Sequence numbers stay: each task moves to its slot in the new ring.
+  const std::uint32_t mask = capacity - 1;
   for (std::uint32_t seq = begin_; seq != end_; ++seq) slots[seq & mask] = slots_[seq & mask_];
   slots_ = std::move(slots);
   capacity_ = capacity;

@@ -271,8 +271,8 @@ TEST(TaskRegistry, AfterABurstTheRingShrinksBackAndKeepsItsOrder) {
 }
 
 TEST(TaskRegistry, AShrunkRingStillListsEveryTaskInOrder) {
-  // 10000 registered, all but every 1000th removed from the front: the ring
-  // shrinks under the survivors, which keep their sequence numbers.
+  // 10000 registered, the oldest 9000 removed: the ring shrinks under the
+  // newest 1000, which keep their sequence numbers.
   std::vector<std::uint64_t> storage(10000);
   const std::vector<detail::TaskStateBase*> tasks = fake_tasks(storage);
   detail::TaskRegistry registry;

@@ -78,6 +78,9 @@ class TaskRegistry {
 
   void grow();
   void shrink() noexcept;
+  /// Moves every task into `slots`, a ring of `capacity` (a power of two
+  /// no smaller than the span), and makes it the registry's.
+  void move_to(std::unique_ptr<TaskStateBase*[]> slots, std::uint32_t capacity) noexcept;
   void compact() noexcept;
   void skip_blanks_at_begin() noexcept;
   void skip_blanks_at_end() noexcept;

@@ -556,7 +556,7 @@ class EventLoop {
   /// a ready or empty coroutine, a task factory): the named form, which checks and
   /// reports. Apart, so the common path builds no string and keeps no frame.
   template <class T>
-  Task<T> create_task_unusual(Coro<T>& coro);
+  Task<T> create_task_unusual(Coro<T> coro);
   friend class Handle;
   friend class TimerHandle;
   friend class detail::FutureStateBase;

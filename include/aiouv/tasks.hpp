@@ -146,7 +146,7 @@ Coro<std::decay_t<T>> sleep(std::chrono::duration<Rep, Period> delay, T value) {
 // paths need.
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro) {
-  if (create_task_slow_ || !coro.has_frame()) [[unlikely]] return create_task_unusual(coro);
+  if (create_task_slow_ || !coro.has_frame()) [[unlikely]] return create_task_unusual(std::move(coro));
   auto* state = new detail::TaskState<T, typename Coro<T>::promise_type>(*this, coro.release_frame());
   // The handle before the queue's slow paths: the compiler folds its
   // reference into the constructor's stores.
@@ -156,7 +156,7 @@ Task<T> EventLoop::create_task(Coro<T> coro) {
 }
 
 template <class T>
-Task<T> EventLoop::create_task_unusual(Coro<T>& coro) {
+Task<T> EventLoop::create_task_unusual(Coro<T> coro) {
   return create_task(std::move(coro), std::string());
 }
 

@@ -353,7 +353,13 @@ void EventLoop::run_ready_debug() {
     const Clock::time_point started = Clock::now();
     std::string label = "<Handle>";
     try {
-      callback();
+      // A task's step goes the general way, which keeps the task alive
+      // until it is named below (TaskStep's inline path does not).
+      if (const detail::TaskStep* step = callback.target<detail::TaskStep>()) {
+        step->task->step();
+      } else {
+        callback();
+      }
     } catch (...) {
       report_callback_exception(std::current_exception(), "<Handle>");
     }

@@ -1,5 +1,7 @@
 // Task<T>: scheduling, names, current_task/all_tasks, lifetime, reports,
 // task factories.
+#include <algorithm>
+
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
@@ -217,6 +219,43 @@ TEST_F(Tasks, NeverRetrievedTaskExceptionIsReported) {
   EXPECT_EQ(reported[0].message, "Task exception was never retrieved");
   EXPECT_EQ(what_of(reported[0].exception), "nobody looked");
   EXPECT_NE(reported[0].object.find("careless"), std::string::npos);
+}
+
+// A root that fails leaves its exception to the task even when nobody holds
+// the task and it has no name: it is reported, not freed unseen. Void and
+// valued roots, failing at once, after a suspension or in an awaited child.
+TEST_F(Tasks, AnUnheldUnnamedTaskThatFailsIsStillReported) {
+  record_exceptions();
+  auto fail_void = []() -> Coro<void> {
+    throw std::runtime_error("void at once");
+    co_return;
+  };
+  auto fail_int_later = []() -> Coro<int> {
+    co_await sleep(0ms);
+    throw std::runtime_error("int after a suspension");
+    co_return 1;
+  };
+  auto child = []() -> Coro<int> {
+    throw std::runtime_error("in the child");
+    co_return 2;
+  };
+  auto fail_through_child = [&child]() -> Coro<void> { (void)co_await child(); };
+  (void)loop.create_task(fail_void());
+  (void)loop.create_task(fail_int_later());
+  (void)loop.create_task(fail_through_child());
+  loop.call_soon([this] { loop.call_soon([this] { loop.call_soon([this] { loop.stop(); }); }); });
+  loop.run_forever();
+  ASSERT_EQ(reported.size(), 3u);
+  std::vector<std::string> seen;
+  for (const ExceptionContext& context : reported) {
+    EXPECT_EQ(context.message, "Task exception was never retrieved");
+    EXPECT_NE(context.object.find("name='Task-"), std::string::npos) << context.object;
+    seen.push_back(what_of(context.exception));
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"in the child", "int after a suspension", "void at once"}));
+  EXPECT_TRUE(all_tasks(&loop).empty());
+  EXPECT_EQ(loop.counters().tasks, 0u);
 }
 
 TEST_F(Tasks, TaskCannotAwaitItself) {

@@ -44,6 +44,15 @@ struct CoroPromiseBase : PoolAllocated {
   std::coroutine_handle<> continuation;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
+
+ protected:
+  /// Called by unhandled_exception(): a task's root that failed forgets its
+  /// task, so that its final suspension leaves the exception to the task's
+  /// step (end_unobserved_root() only frees a task with nothing to report).
+  /// Nothing reads `task` after that: the frame awaits nothing more.
+  void forget_task_if_root() noexcept {
+    if (!continuation) task = nullptr;
+  }
   // final_suspend() is the most derived promise's: a FinalAwaiter that
   // knows its type.
 };
@@ -58,7 +67,10 @@ struct CoroPromise : CoroPromiseBase {
   void return_value(U&& value) {
     result.template emplace<1>(std::forward<U>(value));
   }
-  void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
+  void unhandled_exception() noexcept {
+    result.template emplace<2>(std::current_exception());
+    forget_task_if_root();
+  }
 
   bool failed() const noexcept { return result.index() == 2; }
   /// Moves the exception out (null if the coroutine did not fail).
@@ -88,7 +100,10 @@ struct CoroPromise<void> : CoroPromiseBase {
   using value_type = void;
 
   void return_void() noexcept {}
-  void unhandled_exception() noexcept { stash_coro_failure(std::current_exception()); }
+  void unhandled_exception() noexcept {
+    stash_coro_failure(std::current_exception());
+    forget_task_if_root();
+  }
 
   bool failed() const noexcept { return coro_failure_pending; }
 

@@ -82,11 +82,9 @@ inline void TaskStateBase::leave_loop_unseen() noexcept {
   --owner.live_tasks_;
 }
 
-inline bool TaskStateBase::in_own_step() const noexcept { return loop().current_task_ == this; }
-
 inline void TaskStateBase::run_step() {
   EventLoop& owner = loop();
-  if (done() || owner.debug_) [[unlikely]] {
+  if (done()) [[unlikely]] {
     step();
     return;
   }

@@ -63,7 +63,8 @@ class TaskStateBase : public FutureStateBase {
   /// out of line; run_step() is the common one inline.
   void step();
   /// step() with its common cases inline (TaskStep calls it): a step that
-  /// delivers no cancellation (a first step, a wake-up), not in debug mode.
+  /// delivers no cancellation (a first step, a wake-up). Debug mode does not
+  /// come here: its drain calls step() for a TaskStep.
   inline void run_step();
 
   /// Called by awaiters from await_suspend: park `leaf` until `future` is
@@ -104,10 +105,14 @@ class TaskStateBase : public FutureStateBase {
   /// and no member owns anything: no handle, no done callback, no
   /// cancellation pending, no extras (name, cancel count, exception), no
   /// future waited on. Most fire-and-forget tasks end this way.
-  bool unobserved() const noexcept {
-    return flags_are(kHoldsSelf | kMustCancel | kWaiting, kHoldsSelf) && sole_reference_without_callbacks() &&
-           !extras_if_any();
-  }
+  ///
+  /// Only asked as the root ends, inside the task's own step: every resume
+  /// of a task's coroutines happens in step() or run_step(), which clear
+  /// kWaiting and make the task current first, and a task holds itself
+  /// (kHoldsSelf) until that step completes it. No flag needs a look: a
+  /// cancellation requested meanwhile (kMustCancel) counted itself in the
+  /// extras, which tasks never give back.
+  bool unobserved_at_root_end() const noexcept { return sole_reference_without_callbacks() && !extras_if_any(); }
   /// Destroys the root coroutine's frame and leaves all_tasks: the end of
   /// every observed task that ran or was cancelled before its first step.
   inline void drop_root_frame() noexcept;
@@ -116,8 +121,6 @@ class TaskStateBase : public FutureStateBase {
   /// the current task. The caller frees the storage; the finished root
   /// frame destroys itself afterwards.
   inline void leave_loop_unseen() noexcept;
-  /// True while step() runs this task (the only place a root may end).
-  inline bool in_own_step() const noexcept;
 
  private:
   void complete_with_error(const std::exception_ptr& error);
@@ -170,15 +173,15 @@ class TaskState final : public TaskStateBase {
   [[no_unique_address]] ResultSlot<T> slot_;
   static_assert(alignof(ResultSlot<T>) <= 128, "the slot must lie within 256 bytes of the state");
 
-  /// Called by the root coroutine's final_suspend() (through the free
-  /// end_unobserved_root below), before its frame goes away. If nobody can
-  /// see how the task ends (unobserved(), no exception to report) and it
-  /// ends inside its own step, the task frees itself, clears the loop's
+  /// Called by the final_suspend() of a root that did not fail (through
+  /// the free end_unobserved_root below), before its frame goes away, in
+  /// the task's own step. If nobody can see how the task ends
+  /// (unobserved_at_root_end()), the task frees itself, clears the loop's
   /// current task so that step() knows, and returns true: the frame then
   /// destroys itself. Otherwise false, and step() publishes the result as
   /// usual (complete()).
-  bool end_unobserved_root(const Promise& promise) noexcept {
-    if (!unobserved() || promise.failed() || !in_own_step()) return false;
+  bool end_unobserved_root() noexcept {
+    if (!unobserved_at_root_end()) return false;
     // Nobody can read the result: skip publishing it and free at once. The
     // frame (with the value, if any) destroys itself when we return, which
     // saves step() a trip through it. Every member is empty (no waiter,
@@ -202,12 +205,13 @@ class TaskState final : public TaskStateBase {
 
 template <class Promise>
 inline bool end_unobserved_root(Promise& promise) noexcept {
-  // Only a task's root has a task and no coroutine to resume, and the task
+  // Only a task's root has a task and no coroutine to resume (a root that
+  // failed has forgotten its task: see forget_task_if_root()), and the task
   // create_task made for a root with this promise type is this TaskState
   // (no virtual call on the way out of every task).
   if (!promise.task || promise.continuation) return false;
   using State = TaskState<typename Promise::value_type, Promise>;
-  return static_cast<State*>(promise.task)->end_unobserved_root(promise);
+  return static_cast<State*>(promise.task)->end_unobserved_root();
 }
 
 }  // namespace aiouv::detail

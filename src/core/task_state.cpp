@@ -80,7 +80,10 @@ void TaskStateBase::step() {
   EventLoop& owner = loop();
   if (flag(kMustCancel)) {
     clear_flag(kMustCancel);
-    if (!flag(kStarted)) {
+    // A task joins the registry when it first suspends (every suspension
+    // goes through suspend_on() or suspend_yield()), so between steps one
+    // outside it has never run.
+    if (!flag(kRegistered)) {
       // asyncio throws into a coroutine that never ran: its body does not run.
       drop_root_frame();
       mark_cancelled();
@@ -89,7 +92,6 @@ void TaskStateBase::step() {
     }
     set_flag(kCancelOnResume);
   }
-  set_flag(kStarted);
   owner.current_task_ = this;
   // Debug mode names a slow step after it ends, so it keeps the task alive
   // until then, even if this step finishes it and nobody else holds it.

@@ -148,7 +148,7 @@ class FutureStateBase : public PoolAllocated {
     kLogTraceback = 2,  // an exception nobody retrieved yet
     kMustCancel = 4,
     kCancelOnResume = 8,
-    kStarted = 16,
+    // 16 is free: whether a task ever ran shows in kRegistered.
     kHoldsSelf = 32,
     kWaiting = 64,
     kRegistered = 128,  // in the loop's TaskRegistry

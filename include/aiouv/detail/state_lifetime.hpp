@@ -101,7 +101,6 @@ inline void TaskStateBase::run_step() {
     step();  // a cancellation to deliver
     return;
   }
-  set_flag(kStarted);
   owner.current_task_ = this;
   leaf.resume();
   // As in step(): an unobserved root has freed this task already.

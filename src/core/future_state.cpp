@@ -88,7 +88,8 @@ std::exception_ptr FutureStateBase::exception() {
 
 /// A user callback: heap node with an id for remove_done_callback().
 struct FutureStateBase::CallbackNode : CallbackLink, PoolAllocated {
-  CallbackNode(std::uint64_t i, DoneCallback&& cb) noexcept : CallbackLink(Kind::function), id(i), callback(std::move(cb)) {}
+  CallbackNode(std::uint64_t i, DoneCallback&& cb) noexcept
+      : CallbackLink(Kind::function), id(i), callback(std::move(cb)) {}
   std::uint64_t id;
   DoneCallback callback;
 };

@@ -116,7 +116,9 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<BaseProtocol>>> Event
                                                   options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   std::vector<AddressInfo> infos =
       co_await getaddrinfo(host, std::to_string(port), AddressHints{options.family, SOCK_STREAM, 0, 0});
-  if (infos.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
+  if (infos.empty()) {
+    throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
+  }
   std::vector<SocketAddress> addresses;
   for (const AddressInfo& info : infos) {
     if (!options.local_addr || options.local_addr->family() == info.family) addresses.push_back(info.address);

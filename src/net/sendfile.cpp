@@ -40,7 +40,9 @@ constexpr std::size_t kMaxNativeCall = std::size_t{1} << 30;
 
 /// asyncio's _check_sendfile_params, as ValueError (std::invalid_argument).
 void check_sendfile_arguments(std::int64_t offset, std::optional<std::size_t> count) {
-  if (offset < 0) throw std::invalid_argument("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
+  if (offset < 0) {
+    throw std::invalid_argument("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
+  }
   if (count && *count == 0) throw std::invalid_argument("count must be a positive integer (got 0)");
 }
 

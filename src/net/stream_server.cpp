@@ -400,7 +400,8 @@ Coro<std::shared_ptr<Server>> EventLoop::start_tcp_server(ProtocolFactory factor
                                                           std::uint16_t port, ServerOptions options) {
   if (hosts.empty()) hosts.emplace_back();
   factory = serve_over_tls(*this, std::move(factory), options);
-  std::shared_ptr<detail::StreamServer> server = detail::StreamServer::create(*this, std::move(factory), options.backlog);
+  std::shared_ptr<detail::StreamServer> server =
+      detail::StreamServer::create(*this, std::move(factory), options.backlog);
   std::exception_ptr error;
   try {
     std::vector<SocketAddress> bound;
@@ -413,7 +414,9 @@ Coro<std::shared_ptr<Server>> EventLoop::start_tcp_server(ProtocolFactory factor
         server->listen_on(info.address, options.reuse_port);
       }
     }
-    if (bound.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "Neither host nor port given");
+    if (bound.empty()) {
+      throw std::system_error(std::make_error_code(std::errc::host_unreachable), "Neither host nor port given");
+    }
   } catch (...) {
     error = std::current_exception();
   }

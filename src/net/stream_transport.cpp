@@ -151,8 +151,9 @@ void StreamTransport::force_close(std::exception_ptr error) {
 
 void StreamTransport::schedule_connection_lost(std::exception_ptr error) {
   ++conn_lost_;
-  loop().call_soon(
-      [self = shared_from_this(), error = std::move(error)]() mutable { self->call_connection_lost(std::move(error)); });
+  loop().call_soon([self = shared_from_this(), error = std::move(error)]() mutable {
+    self->call_connection_lost(std::move(error));
+  });
 }
 
 void StreamTransport::call_connection_lost(std::exception_ptr error) {
@@ -216,7 +217,9 @@ void StreamTransport::fatal_error(std::exception_ptr error, const char* message)
   force_close(std::move(error));
 }
 
-void StreamTransport::fatal_uv_error(int status, const char* message) { fatal_error(uv_error(status, message), message); }
+void StreamTransport::fatal_uv_error(int status, const char* message) {
+  fatal_error(uv_error(status, message), message);
+}
 
 // ---- reading ----
 

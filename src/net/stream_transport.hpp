@@ -40,7 +40,9 @@ class TransportOwner {
 /// The object holds a reference to itself while its libuv handle is open,
 /// so it lives until libuv is done with the handle, however the user drops
 /// it.
-class StreamTransport final : public Transport, public IoResource, public std::enable_shared_from_this<StreamTransport> {
+class StreamTransport final : public Transport,
+                              public IoResource,
+                              public std::enable_shared_from_this<StreamTransport> {
  public:
   enum class Kind : std::uint8_t { tcp, pipe };
 

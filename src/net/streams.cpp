@@ -211,7 +211,9 @@ Coro<std::string> read_until(std::shared_ptr<StreamReaderState> s, std::vector<s
     WaitSlot slot{*s, data};
     co_await data;
   }
-  if (match_start > s->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
+  if (match_start > s->limit) {
+    throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
+  }
   std::string chunk = s->take(match_end);
   s->maybe_resume_transport();
   co_return chunk;
@@ -384,7 +386,8 @@ void StreamReader::set_transport(Transport* transport) { state_->transport = tra
 
 // ---- StreamWriter ----
 
-StreamWriter::StreamWriter(std::shared_ptr<Transport> transport, std::shared_ptr<detail::StreamProtocol> protocol) noexcept
+StreamWriter::StreamWriter(std::shared_ptr<Transport> transport,
+                           std::shared_ptr<detail::StreamProtocol> protocol) noexcept
     : target_(std::make_shared<detail::StreamWriterTarget>(detail::StreamWriterTarget{std::move(transport)})),
       protocol_(std::move(protocol)) {}
 

@@ -260,7 +260,9 @@ class UdpTransport final : public DatagramTransport,
 Coro<std::vector<AddressInfo>> resolve(EventLoop& loop, HostPort where, int family) {
   std::vector<AddressInfo> infos =
       co_await loop.getaddrinfo(where.host, std::to_string(where.port), AddressHints{family, SOCK_DGRAM, 0, 0});
-  if (infos.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
+  if (infos.empty()) {
+    throw std::system_error(std::make_error_code(std::errc::host_unreachable), "getaddrinfo() returned empty list");
+  }
   co_return infos;
 }
 
@@ -282,13 +284,16 @@ void set_socket_options(UdpTransport& transport, const DatagramOptions& options)
 }  // namespace
 }  // namespace detail
 
-Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>> EventLoop::open_datagram_endpoint(
-    std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramOptions options) {
+Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>>
+EventLoop::open_datagram_endpoint(std::function<std::shared_ptr<DatagramProtocol>()> factory,
+                                  DatagramOptions options) {
   check_open();
   // The candidate (local, remote) pairs: one family at a time, as asyncio.
   std::vector<std::pair<std::optional<SocketAddress>, std::optional<SocketAddress>>> candidates;
   if (!options.local_addr && !options.remote_addr) {
-    if (options.family != AF_INET && options.family != AF_INET6) throw std::invalid_argument("unexpected address family");
+    if (options.family != AF_INET && options.family != AF_INET6) {
+      throw std::invalid_argument("unexpected address family");
+    }
     candidates.emplace_back();
   } else {
     std::vector<AddressInfo> locals, remotes;

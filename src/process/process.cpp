@@ -140,7 +140,8 @@ Coro<Process> start_process(std::string program, std::vector<std::string> args, 
   // Named: g++ 12 destroys a capturing lambda temporary inside a co_await
   // expression twice.
   auto factory = [protocol] { return protocol; };
-  auto [transport, made] = co_await loop.subprocess_exec(std::move(factory), std::move(program), std::move(args), options);
+  auto [transport, made] =
+      co_await loop.subprocess_exec(std::move(factory), std::move(program), std::move(args), options);
   (void)made;
   Process process(transport, protocol);
   if (protocol->stdin_flow) {

@@ -51,8 +51,8 @@ class ChildOnlyFds {
 void check_stream_option(int value, int fd) {
   if (value >= 0 || value == subprocess::PIPE || value == subprocess::DEVNULL || value == subprocess::INHERIT) return;
   if (value == subprocess::STDOUT && fd == 2) return;
-  throw std::invalid_argument(value == subprocess::STDOUT ? "STDOUT can only be used for stderr"
-                                                          : "invalid value for a standard stream: " + std::to_string(value));
+  if (value == subprocess::STDOUT) throw std::invalid_argument("STDOUT can only be used for stderr");
+  throw std::invalid_argument("invalid value for a standard stream: " + std::to_string(value));
 }
 
 }  // namespace

@@ -121,7 +121,9 @@ std::shared_ptr<SSLContext> SSLContext::create_default_context(SSLPurpose purpos
 }
 
 void SSLContext::load_cert_chain(const std::string& certfile, const std::string& keyfile) {
-  if (SSL_CTX_use_certificate_chain_file(ctx_, certfile.c_str()) != 1) detail::throw_ssl_error("cannot load certificate");
+  if (SSL_CTX_use_certificate_chain_file(ctx_, certfile.c_str()) != 1) {
+    detail::throw_ssl_error("cannot load certificate");
+  }
   const std::string& key = keyfile.empty() ? certfile : keyfile;
   if (SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) detail::throw_ssl_error("cannot load key");
   if (SSL_CTX_check_private_key(ctx_) != 1) detail::throw_ssl_error("key does not match certificate");

@@ -102,7 +102,10 @@ std::shared_ptr<SslProtocol> SslProtocol::create(EventLoop& loop, std::shared_pt
 
 SslProtocol::SslProtocol(EventLoop& loop, std::shared_ptr<BaseProtocol> app_protocol, TlsParams params,
                          Future<void> waiter, bool call_connection_made)
-    : loop_(&loop), params_(std::move(params)), waiter_(std::move(waiter)), call_connection_made_(call_connection_made) {
+    : loop_(&loop),
+      params_(std::move(params)),
+      waiter_(std::move(waiter)),
+      call_connection_made_(call_connection_made) {
   set_app_protocol(std::move(app_protocol));
   // start_tls(): the protocol has had its connection_made() already, so it
   // hears connection_lost() even if the handshake fails (asyncio leaves it
